@@ -1,0 +1,56 @@
+"""Helpers shared by the benchmarks: percentiles, memory, a scratch broker and databases."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+PG_ADMIN_URL = "postgresql://127.0.0.1:5432/test"
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "n": len(ordered),
+        "p50": pick(0.50),
+        "p99": pick(0.99),
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
+    }
+
+
+def fmt(stats: dict[str, float]) -> str:
+    return (
+        f"n={int(stats['n'])} p50={stats['p50']:.2f}ms p99={stats['p99']:.2f}ms "
+        f"max={stats['max']:.2f}ms"
+    )
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def scratch_database(backend: str, tmp: Path, name: str) -> Iterator[str]:
+    """A fresh database URL on `backend` (sqlite or postgresql), dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp.as_posix()}/{name}.db"
+        return
+    db = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')

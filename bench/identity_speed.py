@@ -1,0 +1,276 @@
+"""Identity service speed: online match latency and registration throughput with N persons
+in the index, on SQLite and PostgreSQL, with peak memory.
+
+The index is first filled with N persons (one record each) by a bulk loader that writes the
+same rows and blocking keys the service writes. Then, against that index:
+  * online match: the link decision for a new record (blocking query + scoring), p50/p99;
+  * registration: full registrations, one transaction each (validate, decide, insert the
+    record, keys, pseudonym, events and the audit record), sequential, records per second.
+Baselines in the same run: a primary-key lookup, and a one-row insert transaction.
+
+    .venv/bin/python -m bench.identity_speed --persons 20000
+    .venv/bin/python -m bench.identity_speed --persons 100000 --backends sqlite,postgresql
+    .venv/bin/python -m bench.identity_speed --persons 1000000   # the issue's full size
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import insert, select, text
+
+from bench.common import fmt, peak_rss_mb, percentiles, scratch_database
+from bench.identity_harness import SECRET
+from bench.identity_synthetic import as_body, corrupt, make_population
+from services.identity.config import IdentitySettings
+from services.identity.index import clear_profile_cache, profile_of
+from services.identity.linking import evaluate
+from services.identity.matching.blocking import blocking_keys
+from services.identity.models import BlockingKey, ClientRecord, Person, Pseudonym, RecordIdentifier
+from services.identity.pseudonyms import pseudonym_of
+from services.identity.records.schemas import RecordIn
+from services.identity.records.service import clean, register
+from shared.access_log import record_access
+from shared.auth import Principal
+from shared.db import Database
+from shared.events.envelope import utcnow
+from shared.events.outbox import EventWriter
+from shared.migrations import upgrade
+
+AGENCIES = ["housing", "council-asc", "police"]
+
+
+def bulk_load(db: Database, config: IdentitySettings, n: int, chunk: int = 5000) -> list:
+    """Fill the index with n persons; returns the population (for probes)."""
+    people = make_population(n, seed=5)
+    rng = random.Random(5)
+    now = utcnow()
+    for start in range(0, n, chunk):
+        persons, records, keys, ids, psns = [], [], [], [], []
+        for p in people[start : start + chunk]:
+            rec = corrupt(rng, p, rng.choice(AGENCIES), f"B-{p.pid}")
+            body = RecordIn.model_validate(as_body(rec))
+            identifiers, postcode = clean(body, config)
+            pid, rid = f"p{p.pid:08d}", f"r{p.pid:08d}"
+            row = {
+                "id": rid,
+                "agency": rec.agency,
+                "local_id": rec.local_id,
+                "given_name": body.given_name,
+                "family_name": body.family_name,
+                "other_names": body.other_names,
+                "birth_date": body.birth_date,
+                "sex": body.sex,
+                "postcode": postcode,
+                "address_line": body.address_line,
+                "identifiers": identifiers,
+                "person_id": pid,
+                "link_locked": False,
+                "link_explanation": {},
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            profile = profile_of(config, type("Row", (), row))
+            persons.append({"id": pid, "status": "active", "merged_into": None, "created_at": now})
+            records.append(row)
+            keys.extend({"key": k, "record_id": rid} for k in blocking_keys(profile))
+            ids.extend(
+                {"record_id": rid, "kind": k, "value": v}
+                for k, v in identifiers.items()
+                if k in config.verified_types
+            )
+            psns.append(
+                {
+                    "pseudonym": pseudonym_of(SECRET, rec.agency, pid),
+                    "agency": rec.agency,
+                    "person_id": pid,
+                }
+            )
+        with db.session() as s:
+            s.execute(insert(Person), persons)
+            s.execute(insert(ClientRecord), records)
+            s.execute(insert(BlockingKey), keys)
+            if ids:
+                s.execute(insert(RecordIdentifier), ids)
+            s.execute(insert(Pseudonym), psns)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    return people
+
+
+def probes(people: list, count: int, seed: int) -> list[RecordIn]:
+    """New records: 70% another agency's corrupted copy of a known person, 30% strangers."""
+    rng = random.Random(seed)
+    strangers = make_population(count, seed=seed + 100)
+    out = []
+    for i in range(count):
+        if rng.random() < 0.7:
+            p = rng.choice(people)
+            rec = corrupt(rng, p, rng.choice(["nhs-mh", "dwp", "gp-elm"]), f"N-{seed}-{i}")
+        else:
+            rec = corrupt(rng, strangers[i], "dwp", f"S-{seed}-{i}")
+        out.append(RecordIn.model_validate(as_body(rec)))
+    return out
+
+
+def measure(backend: str, n: int, n_probes: int, n_regs: int, tmp: Path) -> None:
+    config = IdentitySettings()
+    clear_profile_cache()  # each backend starts cold
+    with scratch_database(backend, tmp, f"identity_speed_{n}") as url:
+        db = Database(url)
+        upgrade(db, "identity")
+        t = time.perf_counter()
+        people = bulk_load(db, config, n)
+        load_s = time.perf_counter() - t
+        rate = n / load_s
+        print(f"\n== {backend}: {n} persons in the index (bulk load {load_s:.0f}s, {rate:.0f}/s)")
+        events = EventWriter("identity", "bench.identity")
+        user = Principal(sub="bench", agency="nhs-mh", roles=frozenset({"caseworker"}))
+
+        # Baselines: what one round trip and one write transaction cost on this database.
+        lookups = []
+        for i in range(500):
+            t = time.perf_counter()
+            with db.session() as s:
+                s.execute(
+                    select(ClientRecord.id).where(ClientRecord.id == f"r{i * 7 % n:08d}")
+                ).first()
+            lookups.append((time.perf_counter() - t) * 1000)
+        print(f"  baseline: primary-key lookup         {fmt(percentiles(lookups))}")
+        writes = []
+        for i in range(300):
+            t = time.perf_counter()
+            with db.session() as s:
+                s.execute(
+                    insert(Person).values(id=f"baseline-{i}", status="active", created_at=utcnow())
+                )
+            writes.append((time.perf_counter() - t) * 1000)
+        print(
+            f"  baseline: one-row insert transaction {fmt(percentiles(writes))}  "
+            f"({1000 / percentiles(writes)['mean']:.0f}/s)"
+        )
+
+        # Online match: the decision only (read-only), as a search or a registration makes it.
+        samples, candidates, outcomes = [], [], {"link": 0, "review": 0, "new": 0}
+        for body in probes(people, n_probes, seed=1):
+            ids, pc = clean(body, config)
+            rec = ClientRecord(
+                id="probe",
+                agency="dwp",
+                local_id=body.local_id,
+                person_id="",
+                **{
+                    **body.model_dump(exclude={"local_id", "identifiers", "postcode"}),
+                    "identifiers": ids,
+                    "postcode": pc,
+                },
+            )
+            t = time.perf_counter()
+            with db.session() as s:
+                decision = evaluate(s, config, rec, profile_of(config, rec), created=True)
+                s.rollback()
+            samples.append((time.perf_counter() - t) * 1000)
+            candidates.append(decision.candidates)
+            outcomes[decision.outcome] += 1
+        cstats = percentiles([float(c) for c in candidates])
+        print(
+            f"  online match (decision)              {fmt(percentiles(samples))}  "
+            f"candidates p50={cstats['p50']:.0f} p99={cstats['p99']:.0f}  outcomes {outcomes}"
+        )
+
+        # Registration: the whole write path, one transaction per record, sequential.
+        regs = probes(people, n_regs, seed=2)
+        lat = []
+        t0 = time.perf_counter()
+        for body in regs:
+            t = time.perf_counter()
+            with db.session() as s:
+                done = register(
+                    s, events, config, SECRET, agency="nhs-mh", body=body, actor="bench"
+                )
+                record_access(
+                    s,
+                    events,
+                    user,
+                    action="identity.record.register",
+                    resource=f"record/{done.record.id}",
+                    person_id=done.link.person_id,
+                    person_ref=done.pseudonym,
+                    categories=["identity"],
+                )
+            lat.append((time.perf_counter() - t) * 1000)
+        seconds = time.perf_counter() - t0
+        print(
+            f"  registration (full write path)       {fmt(percentiles(lat))}  "
+            f"{len(regs) / seconds:.0f}/s sustained"
+        )
+        print(f"  peak RSS so far {peak_rss_mb():.0f} MB")
+        db.dispose()
+
+
+def measure_http(n: int, backend: str, tmp: Path) -> None:
+    """Registrations through the real HTTP endpoint (TestClient, in process): JWT check,
+    validation, linking, audit record, commit before the response; the relay publishes to a
+    real (embedded) broker meanwhile."""
+    from casebridge.broker import EmbeddedBroker
+    from shared.auth.tokens import mint_token
+    from shared.settings import Settings
+    from shared.testing import service_client
+
+    broker = EmbeddedBroker().start()
+    try:
+        with scratch_database(backend, tmp, "identity_http") as url:
+            settings = Settings(
+                env="test",
+                data_dir=tmp,
+                database_url=url,
+                kafka_bootstrap_servers=broker.bootstrap,
+                kafka_topic_prefix="benchid",
+            )
+            token = mint_token(settings, sub="bench", agency="housing", roles=["caseworker"])
+            headers = {"Authorization": f"Bearer {token}"}
+            records = probes(make_population(n, seed=9), n, seed=3)
+            with service_client("identity", settings) as client:
+                lat = []
+                t0 = time.perf_counter()
+                for body in records:
+                    t = time.perf_counter()
+                    r = client.post("/records", json=body.model_dump(mode="json"), headers=headers)
+                    assert r.status_code == 201, r.text
+                    lat.append((time.perf_counter() - t) * 1000)
+                seconds = time.perf_counter() - t0
+            print(
+                f"\n== {backend}: HTTP POST /records, index growing from 0 to {n}\n"
+                f"  registration over HTTP               {fmt(percentiles(lat))}  "
+                f"{n / seconds:.0f}/s sustained"
+            )
+    finally:
+        broker.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--persons", type=int, default=20_000, help="persons in the index")
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--probes", type=int, default=1000, help="online match samples")
+    ap.add_argument("--registrations", type=int, default=2000, help="timed registrations")
+    ap.add_argument("--http", type=int, default=0, help="also register this many over HTTP")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            measure(backend, args.persons, args.probes, args.registrations, Path(tmp))
+            if args.http:
+                measure_http(args.http, backend, Path(tmp))
+    print(f"\npeak RSS {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Referral throughput end to end: referrals created and read per second over HTTP, with the
+identity resolution, the consent decision, the re-check at each read and the audit record,
+beside a baseline doing the same writes and reads without those steps (bench.referral_baseline,
+same tables, same token check, same transaction per request). The ratio is their cost.
+
+    python -m bench.referral_throughput --referrals 200 --concurrency 4 --db sqlite
+    python -m bench.referral_throughput --referrals 5000 --concurrency 8 --db postgresql  # full
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from bench.common import fmt, peak_rss_mb, percentiles
+from bench.referral_common import Driver, postgres_databases, running_system
+from casebridge.broker import free_port
+
+
+def timed_calls(
+    n: int, concurrency: int, call: Callable[[httpx.Client, int], httpx.Response]
+) -> tuple[list[float], float, list[httpx.Response]]:
+    """Run `call` n times over `concurrency` threads; latencies (ms), throughput, responses."""
+    clients = [httpx.Client(timeout=60) for _ in range(concurrency)]
+
+    def one(i: int) -> tuple[float, httpx.Response]:
+        start = time.perf_counter()
+        r = call(clients[i % concurrency], i)
+        return (time.perf_counter() - start) * 1000, r
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(n)))
+    elapsed = time.perf_counter() - start
+    for c in clients:
+        c.close()
+    bad = [r for _, r in results if r.status_code >= 300]
+    if bad:
+        raise SystemExit(
+            f"{len(bad)} calls failed, first: {bad[0].status_code} {bad[0].text[:300]}"
+        )
+    return [ms for ms, _ in results], n / elapsed, [r for _, r in results]
+
+
+def full_path(
+    d: Driver, n: int, persons: int, concurrency: int
+) -> dict[str, tuple[list[float], float]]:
+    people = []
+    for i in range(persons):
+        p = d.register("housing", i)
+        d.consent("housing", p, ["council-asc"])
+        people.append(p)
+    lat, tput, rs = timed_calls(
+        n, concurrency, lambda h, i: d.refer("housing", people[i % persons], "council-asc", h)
+    )
+    assert all(r.json()["status"] == "sent" for r in rs)
+    ids = [r.json()["id"] for r in rs]
+    out = {"create": (lat, tput)}
+    for label in ("read (first)", "read (repeat)"):
+        lat, tput, rs = timed_calls(n, concurrency, lambda h, i: d.read("council-asc", ids[i], h))
+        assert all(r.json()["details"] for r in rs)
+        out[label] = (lat, tput)
+    return out
+
+
+def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, tuple[list[float], float]]:
+    port = free_port()
+    url = f"sqlite:///{d.settings.data_dir}/baseline.db" if db == "sqlite" else db
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "bench.referral_baseline",
+            "--port",
+            str(port),
+            "--db",
+            url,
+            "--data-dir",
+            str(d.settings.data_dir),
+        ]
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/docs", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        sender, recipient = (
+            d.headers("caseworker", "housing"),
+            d.headers("caseworker", "council-asc"),
+        )
+        body = {
+            "person": "psn_BASELINE",
+            "to_agency": "council-asc",
+            "purpose": "housing_support",
+            "urgency": "urgent",
+            "summary": "Needs support to keep the tenancy.",
+            "details": {
+                "housing": {"tenancy": "secure", "arrears_gbp": 420},
+                "health.summary": {"summary": "Type 2 diabetes."},
+            },
+        }
+        lat, tput, rs = timed_calls(
+            n, concurrency, lambda h, i: h.post(f"{base}/referrals", json=body, headers=sender)
+        )
+        ids = [r.json()["id"] for r in rs]
+        out = {"create": (lat, tput)}
+        for label in ("read (first)", "read (repeat)"):
+            lat, tput, _ = timed_calls(
+                n, concurrency, lambda h, i: h.get(f"{base}/referrals/{ids[i]}", headers=recipient)
+            )
+            out[label] = (lat, tput)
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--referrals", type=int, default=200)
+    parser.add_argument("--persons", type=int, default=20, help="distinct clients referred")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+
+    with running_system(args.db) as d:
+        full = full_path(d, args.referrals, args.persons, args.concurrency)
+        if args.db == "postgresql":
+            with postgres_databases() as template:
+                base = baseline(
+                    d, template.replace("{service}", "referral"), args.referrals, args.concurrency
+                )
+        else:
+            base = baseline(d, args.db, args.referrals, args.concurrency)
+
+    print(
+        f"referral throughput on {args.db}: {args.referrals} referrals, "
+        f"concurrency {args.concurrency}"
+    )
+    for step in ("create", "read (first)", "read (repeat)"):
+        (flat, ftput), (blat, btput) = full[step], base[step]
+        fp, bp = percentiles(flat), percentiles(blat)
+        print(f"  {step}")
+        print(f"    full path : {ftput:7.1f}/s  {fmt(fp)}")
+        print(f"    baseline  : {btput:7.1f}/s  {fmt(bp)}")
+        print(
+            f"    cost ratio: throughput {btput / ftput:.2f}x, "
+            f"p50 {fp['p50'] / bp['p50']:.2f}x, p99 {fp['p99'] / bp['p99']:.2f}x"
+        )
+    print(f"  peak memory (bench process): {peak_rss_mb():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

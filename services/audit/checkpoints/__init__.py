@@ -1,0 +1,1 @@
+"""Signed checkpoints (tree heads): what the log looked like, vouched for with Ed25519."""

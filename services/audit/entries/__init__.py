@@ -1,0 +1,1 @@
+"""Searching the log: auditors by any field, clients for their own record only."""

@@ -1,0 +1,1 @@
+"""Exports of the log with their proof material, as JSON Lines and CSV."""

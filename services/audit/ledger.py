@@ -1,0 +1,172 @@
+"""Appending to the log: chain hash and Merkle leaf computed in order, in the ingest batch.
+
+The head row is locked for the whole batch, the batch's entries are hashed in memory in
+order, and entries, completed tree nodes and the new head are written with three statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from services.audit.log.chain import canonical, chain_hash, timestamp
+from services.audit.log.merkle import Frontier, leaf_hash
+from services.audit.models import AuditEntry, LogHead, MerkleNode
+from shared.access_log import AccessRecorded
+from shared.db import is_sqlite
+
+HEAD_ID = 1
+
+entries_table = AuditEntry.__table__  # type: ignore[attr-defined]
+nodes_table = MerkleNode.__table__  # type: ignore[attr-defined]
+head_table = LogHead.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """An access record as it arrived: which event carried it, from which source."""
+
+    event_id: str
+    source: str
+    sequence: int | None
+    record: AccessRecorded
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    chain_head: bytes
+    frontier: Frontier
+
+
+def entry_of(position: int, arrival: Arrival, recorded_at: datetime) -> dict[str, Any]:
+    """The canonical entry: every field of the access record, plus where it sits and came from."""
+    r = arrival.record
+    return {
+        "position": position,
+        "event_id": arrival.event_id,
+        "source": arrival.source,
+        "sequence": arrival.sequence,
+        "service": r.service,
+        "action": r.action,
+        "resource": r.resource,
+        "decision": r.decision,
+        "actor": {"sub": r.actor.sub, "agency": r.actor.agency, "roles": list(r.actor.roles)},
+        "person_id": r.person_id,
+        "person_ref": r.person_ref,
+        "categories": list(r.categories),
+        "purpose": r.purpose,
+        "basis": r.basis.model_dump(mode="json"),
+        "reason": r.reason,
+        "trace_id": r.trace_id,
+        "occurred_at": timestamp(r.occurred_at),
+        "recorded_at": timestamp(recorded_at),
+    }
+
+
+def parse_timestamp(value: str) -> datetime:
+    """The inverse of `timestamp` (fromisoformat reads the trailing Z since Python 3.11)."""
+    return datetime.fromisoformat(value)
+
+
+def row_of(entry: Mapping[str, Any], leaf: bytes, chain: bytes) -> dict[str, Any]:
+    actor = entry["actor"]
+    return {
+        **{k: entry[k] for k in entry if k not in ("actor", "occurred_at", "recorded_at")},
+        "actor_sub": actor["sub"],
+        "actor_agency": actor["agency"],
+        "actor_roles": actor["roles"],
+        "occurred_at": parse_timestamp(entry["occurred_at"]),
+        "recorded_at": parse_timestamp(entry["recorded_at"]),
+        "leaf_hash": leaf,
+        "chain_hash": chain,
+    }
+
+
+def entry_from_row(row: Any) -> dict[str, Any]:
+    """Rebuild the canonical entry from a stored row (the inverse of `row_of`)."""
+    return {
+        "position": row.position,
+        "event_id": row.event_id,
+        "source": row.source,
+        "sequence": row.sequence,
+        "service": row.service,
+        "action": row.action,
+        "resource": row.resource,
+        "decision": row.decision,
+        "actor": {"sub": row.actor_sub, "agency": row.actor_agency, "roles": row.actor_roles},
+        "person_id": row.person_id,
+        "person_ref": row.person_ref,
+        "categories": row.categories,
+        "purpose": row.purpose,
+        "basis": row.basis,
+        "reason": row.reason,
+        "trace_id": row.trace_id,
+        "occurred_at": timestamp(row.occurred_at),
+        "recorded_at": timestamp(row.recorded_at),
+    }
+
+
+def read_head(session: Session, *, lock: bool = False) -> Head:
+    query = select(head_table).where(head_table.c.id == HEAD_ID)
+    if lock and not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        query = query.with_for_update()
+    row = session.execute(query).one_or_none()
+    if row is None:
+        return Head(0, b"\x00" * 32, Frontier())
+    return Head(row.size, row.chain_head, Frontier.from_bytes(row.size, row.frontier))
+
+
+def _known(session: Session, event_ids: list[str]) -> set[str]:
+    if not event_ids:
+        return set()
+    return set(
+        session.execute(
+            select(entries_table.c.event_id).where(entries_table.c.event_id.in_(event_ids))
+        ).scalars()
+    )
+
+
+def append(
+    session: Session, arrivals: Iterable[Arrival], *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Append the arrivals not yet in the log, in order; return their canonical entries."""
+    arrivals = list(arrivals)
+    known = _known(session, [a.event_id for a in arrivals])
+    head = read_head(session, lock=True)
+    recorded_at = now or datetime.now(UTC)
+    frontier, chain = head.frontier, head.chain_head
+    entries: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for arrival in arrivals:
+        if arrival.event_id in known:
+            continue
+        known.add(arrival.event_id)
+        entry = entry_of(frontier.size + 1, arrival, recorded_at)
+        body = canonical(entry)
+        leaf = leaf_hash(body)
+        chain = chain_hash(chain, body)
+        nodes.extend({"level": lv, "idx": i, "hash": h} for lv, i, h in frontier.append(leaf))
+        entries.append(entry)
+        rows.append(row_of(entry, leaf, chain))
+    if not rows:
+        return []
+    session.execute(insert(entries_table), rows)
+    if nodes:
+        session.execute(insert(nodes_table), nodes)
+    state = {"size": frontier.size, "chain_head": chain, "frontier": frontier.to_bytes()}
+    if head.size == 0 and not _head_exists(session):
+        session.execute(insert(head_table).values(id=HEAD_ID, **state))
+    else:
+        session.execute(update(head_table).where(head_table.c.id == HEAD_ID).values(**state))
+    return entries
+
+
+def _head_exists(session: Session) -> bool:
+    return session.execute(select(head_table.c.id)).first() is not None

@@ -1,0 +1,1 @@
+"""Inclusion and consistency proofs (RFC 9162) against signed checkpoints."""

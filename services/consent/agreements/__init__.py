@@ -1,0 +1,1 @@
+"""The register of data sharing agreements and statutory gateways, and their lifecycle."""

@@ -1,0 +1,1 @@
+"""Consents: recorded by a caseworker or granted by the client, versioned, never rewritten."""

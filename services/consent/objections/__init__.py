@@ -1,0 +1,1 @@
+"""Objections to sharing, and recorded refusals to consent."""

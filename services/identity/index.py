@@ -1,0 +1,196 @@
+"""Queries over the person index: blocking keys, verified identifiers, candidates."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select
+from sqlmodel import Session, col
+
+from services.identity.config import IdentitySettings
+from services.identity.matching.blocking import blocking_keys
+from services.identity.matching.linker import Candidate
+from services.identity.matching.postcodes import parse_postcode
+from services.identity.matching.profile import Profile, make_profile
+from services.identity.models import (
+    BlockingKey,
+    ClientRecord,
+    NewRecord,
+    RecordIdentifier,
+    ReviewItem,
+)
+
+PROFILE_COLUMNS = (
+    col(ClientRecord.id),
+    col(ClientRecord.person_id),
+    col(ClientRecord.given_name),
+    col(ClientRecord.family_name),
+    col(ClientRecord.other_names),
+    col(ClientRecord.birth_date),
+    col(ClientRecord.sex),
+    col(ClientRecord.postcode),
+    col(ClientRecord.address_line),
+    col(ClientRecord.identifiers),
+    col(ClientRecord.version),
+)
+
+
+_PROFILES: OrderedDict[tuple[str, int], Profile] = OrderedDict()
+_PROFILES_MAX = 200_000
+
+
+def cached_profile(config: IdentitySettings, row: Any) -> Profile:
+    """Candidate profiles, remembered by (record id, version): the same records are candidates
+    again and again, and building a profile costs more than scoring it. A new version of a
+    record is a new key, so an update is never scored from a stale profile."""
+    key = (row.id, row.version)
+    profile = _PROFILES.get(key)
+    if profile is None:
+        profile = profile_of(config, row)
+        _PROFILES[key] = profile
+        if len(_PROFILES) > _PROFILES_MAX:
+            _PROFILES.popitem(last=False)
+    return profile
+
+
+def clear_profile_cache() -> None:
+    _PROFILES.clear()
+
+
+def profile_of(config: IdentitySettings, row: Any) -> Profile:
+    """The comparison profile of a record (an ORM row or a selected row)."""
+    postcode = getattr(row, "postcode", None)
+    return make_profile(
+        given_name=row.given_name,
+        family_name=row.family_name,
+        other_names=row.other_names or (),
+        birth_date=row.birth_date,
+        sex=row.sex,
+        postcode=parse_postcode(postcode, config.formats) if postcode else None,
+        address_line=row.address_line,
+        identifiers=row.identifiers or {},
+    )
+
+
+def index_record(
+    session: Session,
+    config: IdentitySettings,
+    record: ClientRecord | NewRecord,
+    profile: Profile,
+    *,
+    created: bool = False,
+) -> None:
+    """(Re)write the record's blocking keys and verified identifiers."""
+    if not created:
+        session.execute(delete(BlockingKey).where(col(BlockingKey.record_id) == record.id))
+        session.execute(
+            delete(RecordIdentifier).where(col(RecordIdentifier.record_id) == record.id)
+        )
+    keys = blocking_keys(profile)
+    if keys:
+        session.execute(insert(BlockingKey), [{"key": k, "record_id": record.id} for k in keys])
+    verified = [
+        {"record_id": record.id, "kind": k, "value": v}
+        for k, v in profile.identifiers.items()
+        if k in config.verified_types
+    ]
+    if verified:
+        session.execute(insert(RecordIdentifier), verified)
+
+
+def identifier_matches(
+    session: Session, config: IdentitySettings, profile: Profile, exclude_record: str | None
+) -> list[tuple[str, str]]:
+    """(identifier type, person id) of other records sharing a verified identifier."""
+    found: list[tuple[str, str]] = []
+    for kind, value in sorted(profile.identifiers.items()):
+        if kind not in config.verified_types:
+            continue
+        rows = session.execute(
+            select(col(RecordIdentifier.kind), col(ClientRecord.person_id))
+            .join(ClientRecord, col(ClientRecord.id) == col(RecordIdentifier.record_id))
+            .where(
+                col(RecordIdentifier.kind) == kind,
+                col(RecordIdentifier.value) == value,
+                col(RecordIdentifier.record_id) != (exclude_record or ""),
+            )
+            .order_by(col(ClientRecord.created_at))
+        ).all()
+        found.extend((k, p) for k, p in rows)
+    return found
+
+
+# Built once: the candidate query runs for every registration and every search.
+_BLOCKED = select(col(BlockingKey.record_id)).where(
+    col(BlockingKey.key).in_(bindparam("keys", expanding=True))
+)
+_CANDIDATES = (
+    select(*PROFILE_COLUMNS)
+    .where(col(ClientRecord.id).in_(_BLOCKED), col(ClientRecord.id) != bindparam("exclude"))
+    .limit(bindparam("limit"))
+)
+_AGENCY_CANDIDATES = (
+    select(*PROFILE_COLUMNS)
+    .where(col(ClientRecord.id).in_(_BLOCKED), col(ClientRecord.agency) == bindparam("agency"))
+    .limit(bindparam("limit"))
+)
+
+
+def candidates(
+    session: Session,
+    config: IdentitySettings,
+    keys: Iterable[str],
+    *,
+    exclude_record: str | None = None,
+    agency: str | None = None,
+) -> list[Candidate]:
+    """Records sharing a blocking key with the query (optionally one agency's only)."""
+    params: dict[str, Any] = {"keys": sorted(keys), "limit": config.max_candidates}
+    if not params["keys"]:
+        return []
+    if agency:
+        rows = session.execute(_AGENCY_CANDIDATES, {**params, "agency": agency}).all()
+    else:
+        rows = session.execute(_CANDIDATES, {**params, "exclude": exclude_record or ""}).all()
+    return [Candidate(r.id, r.person_id, cached_profile(config, r)) for r in rows]
+
+
+def candidates_at_postcode(
+    session: Session, config: IdentitySettings, postcode: str, *, agency: str
+) -> list[Candidate]:
+    """One agency's records at a postcode (search by surname and postcode, no given name)."""
+    query = select(*PROFILE_COLUMNS).where(
+        col(ClientRecord.agency) == agency, col(ClientRecord.postcode) == postcode
+    )
+    rows = session.execute(query.limit(config.max_candidates)).all()
+    return [Candidate(r.id, r.person_id, profile_of(config, r)) for r in rows]
+
+
+def rejected_persons(session: Session, record_id: str) -> frozenset[str]:
+    """Persons a reviewer said this record is not."""
+    rows = session.execute(
+        select(col(ReviewItem.candidate_person_id)).where(
+            col(ReviewItem.record_id) == record_id,
+            col(ReviewItem.status) == "rejected",
+        )
+    ).scalars()
+    return frozenset(rows)
+
+
+def records_of_person(
+    session: Session, person_id: str, agency: str | None = None
+) -> list[ClientRecord]:
+    query = select(ClientRecord).where(col(ClientRecord.person_id) == person_id)
+    if agency:
+        query = query.where(col(ClientRecord.agency) == agency)
+    return list(session.execute(query.order_by(col(ClientRecord.created_at))).scalars())
+
+
+def record_by_local_id(session: Session, agency: str, local_id: str) -> ClientRecord | None:
+    return session.execute(
+        select(ClientRecord).where(
+            col(ClientRecord.agency) == agency, col(ClientRecord.local_id) == local_id
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,116 @@
+"""Fellegi-Sunter scoring: each field's level adds log2(m/u) to the match weight.
+
+m = P(level | same person), u = P(level | different people). The total is compared with
+an upper threshold (link) and a lower one (below it: a new person; between: review).
+Every score keeps its explanation: the level and weight of each field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from services.identity.matching.comparisons import FIELD_LEVELS, compare, swapped
+from services.identity.matching.profile import Profile
+
+Outcome = Literal["link", "review", "new"]
+
+DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.json")
+
+
+@dataclass(frozen=True)
+class FieldWeight:
+    field: str
+    level: str | None
+    weight: float
+
+
+@dataclass(frozen=True)
+class Score:
+    """A scored pair: the total match weight and what each field contributed."""
+
+    total: float
+    fields: tuple[FieldWeight, ...]
+    names_swapped: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": round(self.total, 3),
+            "names_swapped": self.names_swapped,
+            "fields": [
+                {"field": f.field, "level": f.level, "weight": round(f.weight, 3)}
+                for f in self.fields
+            ],
+        }
+
+
+@dataclass
+class MatchModel:
+    """m and u per field level, and the two thresholds (in match-weight bits)."""
+
+    m: dict[str, dict[str, float]]
+    u: dict[str, dict[str, float]]
+    upper: float = 12.0
+    lower: float = 4.0
+    weights: dict[str, dict[str, float]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weights = {
+            f: {
+                level: math.log2(max(self.m[f][level], 1e-6) / max(self.u[f][level], 1e-6))
+                for level in levels
+            }
+            for f, levels in FIELD_LEVELS.items()
+        }
+
+    def weigh(self, vector: dict[str, str | None]) -> tuple[float, tuple[FieldWeight, ...]]:
+        parts = tuple(
+            FieldWeight(f, level, self.weights[f][level] if level is not None else 0.0)
+            for f, level in vector.items()
+        )
+        return sum(p.weight for p in parts), parts
+
+    def score(self, a: Profile, b: Profile) -> Score:
+        """Score a pair, also trying given and family names the other way round."""
+        vector = compare(a, b)
+        total, parts = self.weigh(vector)
+        # Names the other way round can only help when neither name already agrees.
+        poor = (None, "else", "jw80", "initial")
+        if (
+            vector["given_name"] in poor
+            and vector["family_name"] in poor
+            and a.given
+            and a.family
+            and b.given
+            and b.family
+        ):
+            alt = compare(swapped(a), b)
+            # Only a real swap counts: both names must agree the other way round.
+            if alt["given_name"] != "else" and alt["family_name"] != "else":
+                alt_total, alt_parts = self.weigh(alt)
+                if alt_total > total + 1.0:
+                    return Score(alt_total, alt_parts, names_swapped=True)
+        return Score(total, parts)
+
+    def outcome(self, total: float) -> Outcome:
+        if total >= self.upper:
+            return "link"
+        return "review" if total >= self.lower else "new"
+
+    # -- persistence: the `estimate` command writes this, the service reads it --------------
+    def to_json(self) -> dict[str, Any]:
+        return {"upper": self.upper, "lower": self.lower, "m": self.m, "u": self.u}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MatchModel:
+        return cls(m=data["m"], u=data["u"], upper=data["upper"], lower=data["lower"])
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> MatchModel:
+        return cls.from_json(json.loads((path or DEFAULT_MODEL_FILE).read_text()))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")

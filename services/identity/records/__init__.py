@@ -1,0 +1,1 @@
+"""Client records: an agency registers, updates, reads and searches its own clients."""

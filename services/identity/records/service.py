@@ -1,0 +1,141 @@
+"""Registering and updating records: validate by configuration, store, index, link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services.identity import index
+from services.identity.config import IdentitySettings
+from services.identity.events import RecordRegistered
+from services.identity.linking import LinkResult, link_record
+from services.identity.matching.postcodes import parse_postcode
+from services.identity.models import ClientRecord, NewRecord, new_id
+from services.identity.pseudonyms import issue
+from services.identity.records.schemas import RecordIn
+from shared.errors import Conflict, Unprocessable
+from shared.events.envelope import utcnow
+from shared.events.outbox import EventWriter
+
+
+@dataclass(frozen=True)
+class Registration:
+    record: ClientRecord | NewRecord
+    pseudonym: str
+    created: bool
+    link: LinkResult
+
+
+def clean(body: RecordIn, config: IdentitySettings) -> tuple[dict[str, str], str | None]:
+    """Identifiers and postcode checked against their configured rules: 422 naming each field."""
+    errors: list[dict[str, Any]] = []
+    identifiers: dict[str, str] = {}
+    registry = config.identifier_registry
+    for kind, raw in body.identifiers.items():
+        field = f"body.identifiers.{kind}"
+        id_type = registry.get(kind)
+        if id_type is None:
+            errors.append(
+                {
+                    "field": field,
+                    "message": f"unknown identifier type; known: {sorted(registry)}",
+                    "code": "unknown_identifier_type",
+                }
+            )
+            continue
+        problem = id_type.problem(raw)
+        if problem:
+            errors.append(
+                {"field": field, "message": f"{kind} {problem}", "code": "invalid_identifier"}
+            )
+        else:
+            identifiers[kind] = id_type.normalise(raw)
+    postcode = None
+    if body.postcode and body.postcode.strip():
+        parsed = parse_postcode(body.postcode, config.formats)
+        if parsed is None:
+            errors.append(
+                {
+                    "field": "body.postcode",
+                    "message": f"not a postcode in the accepted formats {config.postcode_formats}",
+                    "code": "invalid_postcode",
+                }
+            )
+        else:
+            postcode = parsed.full
+    if errors:
+        raise Unprocessable("The record has invalid fields.", errors=errors)
+    return identifiers, postcode
+
+
+def register(
+    session: Session,
+    events: EventWriter,
+    config: IdentitySettings,
+    secret: bytes,
+    *,
+    agency: str,
+    body: RecordIn,
+    actor: str,
+) -> Registration:
+    """Register the agency's record, or update it if the local id is known; then (re)link it."""
+    identifiers, postcode = clean(body, config)
+    existing = index.record_by_local_id(session, agency, body.local_id)
+    created = existing is None
+    record: ClientRecord | NewRecord
+    if existing is None:
+        now = utcnow()
+        record = NewRecord(
+            id=new_id(),
+            agency=agency,
+            local_id=body.local_id,
+            given_name=body.given_name,
+            family_name=body.family_name,
+            other_names=list(body.other_names),
+            birth_date=body.birth_date,
+            sex=body.sex,
+            postcode=postcode,
+            address_line=body.address_line,
+            identifiers=identifiers,
+            created_at=now,
+            updated_at=now,
+        )
+    else:
+        record = existing
+        record.version += 1
+        record.updated_at = utcnow()
+        record.given_name = body.given_name
+        record.family_name = body.family_name
+        record.other_names = list(body.other_names)
+        record.birth_date = body.birth_date
+        record.sex = body.sex
+        record.postcode = postcode
+        record.address_line = body.address_line
+        record.identifiers = identifiers
+    profile = index.profile_of(config, record)
+    try:
+        link = link_record(session, events, config, record, profile, created=created, actor=actor)
+    except IntegrityError as exc:
+        # Another request registered the same local id a moment ago (PostgreSQL; SQLite
+        # serialises writers): the caller may simply retry, which then updates.
+        raise Conflict(
+            "This local id was registered concurrently; retry to update it.",
+            slug="concurrent-registration",
+        ) from exc
+    index.index_record(session, config, record, profile, created=created)
+    pseudonym = issue(session, secret, agency, link.person_id)
+    events.emit(
+        session,
+        RecordRegistered(
+            record_id=record.id,
+            agency=agency,
+            person_id=link.person_id,
+            pseudonym=pseudonym,
+            created=created,
+        ),
+        key=link.person_id,
+    )
+    return Registration(record, pseudonym, created, link)

@@ -1,0 +1,263 @@
+"""The pure linking rules: comparison levels, weights, blocking, decisions, EM."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import date
+
+from services.identity.matching.blocking import blocking_keys
+from services.identity.matching.comparisons import (
+    birth_date_level,
+    compare,
+    family_name_level,
+    given_name_level,
+    place_level,
+)
+from services.identity.matching.em import estimate_m, estimate_u
+from services.identity.matching.linker import Candidate, decide
+from services.identity.matching.nicknames import are_name_variants, canonical_given_name
+from services.identity.matching.postcodes import UK
+from services.identity.matching.profile import make_profile, normalise_name
+from services.identity.matching.scoring import MatchModel
+from services.identity.pseudonyms import pseudonym_of
+
+MODEL = MatchModel.load()
+VERIFIED = frozenset({"nhs_number", "nino"})
+
+
+def p(given="Jonathan", family="Smith", dob=date(1980, 3, 4), sex="male", pc="M1 4BT", **kw):
+    return make_profile(
+        given_name=given,
+        family_name=family,
+        birth_date=dob,
+        sex=sex,
+        postcode=UK.parse(pc) if pc else None,
+        **kw,
+    )
+
+
+def test_names_are_normalised():
+    assert normalise_name("  o'Brien-SMITH ") == "OBRIEN-SMITH"
+    assert normalise_name("Zoë") == "ZOE"
+    assert normalise_name("") is None
+
+
+def test_given_name_levels():
+    assert given_name_level(p(), p()) == "exact"
+    assert given_name_level(p(given="Jon"), p()) == "nickname"
+    assert given_name_level(p(given="Bill"), p(given="William")) == "nickname"
+    assert given_name_level(p(given="Jonathon"), p()) == "jw92"
+    assert given_name_level(p(given="J"), p()) == "initial"
+    assert given_name_level(p(given="Mary"), p()) == "else"
+    assert given_name_level(p(given=None), p()) is None
+    # A middle name used as the first name.
+    assert given_name_level(p(given="Jane"), p(given="Mary Jane")) == "nickname"
+
+
+def test_family_name_levels():
+    assert family_name_level(p(family="Smith-Jones"), p(family="Jones")) == "part"
+    assert family_name_level(p(family="Jones", other_names=["Smith"]), p()) == "part"
+    assert family_name_level(p(family="Smyth"), p()) in ("jw92", "phonetic")
+    assert family_name_level(p(family="Okafor"), p()) == "else"
+
+
+def test_birth_date_levels():
+    d = date(1980, 3, 4)
+    assert birth_date_level(d, d) == "exact"
+    assert birth_date_level(d, date(1980, 4, 3)) == "transposed"
+    assert birth_date_level(d, date(1981, 3, 4)) == "near"
+    assert birth_date_level(d, date(1980, 3, 6)) == "near"
+    assert birth_date_level(d, date(1975, 9, 20)) == "else"
+    # Same day and month: near only when the year is one typo away (a digit, or two swapped).
+    assert birth_date_level(date(1965, 5, 11), date(1956, 5, 11)) == "near"
+    assert birth_date_level(date(1965, 5, 11), date(1916, 5, 11)) == "else"
+    assert birth_date_level(None, d) is None
+
+
+def test_place_levels_count_postcode_and_address_once():
+    home = p(address_line="10 Mill Lane")
+    assert place_level(home, p(address_line="10 Mill Lane")) == "address"
+    assert place_level(home, p()) == "full"
+    assert place_level(home, p(pc="M1 4ZZ")) == "sector"
+    assert place_level(home, p(pc="M1 9AA")) == "district"
+    assert place_level(home, p(pc="LS2 9JT")) == "else"
+    assert place_level(home, p(pc=None)) is None
+
+
+def test_nicknames_are_symmetric_with_a_canonical_form():
+    assert are_name_variants("BOB", "ROBERT") and are_name_variants("ROBERT", "BOB")
+    assert not are_name_variants("BOB", "JAMES")
+    assert canonical_given_name("BILL") == canonical_given_name("WILLIAM")
+
+
+def test_explanation_adds_up():
+    score = MODEL.score(p(given="Jon", dob=date(1980, 4, 3)), p())
+    assert abs(score.total - sum(f.weight for f in score.fields)) < 1e-9
+    levels = {f.field: f.level for f in score.fields}
+    assert levels["given_name"] == "nickname" and levels["birth_date"] == "transposed"
+    assert score.as_dict()["fields"][0]["field"] == "given_name"
+
+
+def test_swapped_given_and_family_names_still_match():
+    score = MODEL.score(p(given="Smith", family="Jonathan"), p())
+    assert score.names_swapped
+    assert MODEL.outcome(score.total) == "link"
+
+
+def test_one_shared_name_is_not_a_swap():
+    # "Kyle Hanna" against "Hannah Laverty": only one name agrees the other way round.
+    score = MODEL.score(p(given="Kyle", family="Hanna"), p(given="Hannah", family="Laverty"))
+    assert not score.names_swapped
+
+
+def test_blocking_survives_the_usual_errors():
+    base = blocking_keys(p())
+    assert base & blocking_keys(p(dob=date(1980, 4, 3)))  # transposed date
+    assert base & blocking_keys(p(dob=date(1979, 1, 1)))  # wrong date, same names
+    assert base & blocking_keys(p(given="Smith", family="Jonathan"))  # swapped names
+    assert base & blocking_keys(p(family="Smyth", dob=None))  # typo, no date: same postcode
+    assert base & blocking_keys(p(given="Jon", family="Smith-Jones", pc=None))
+    assert not base & blocking_keys(p(given="Mary", family="Okafor", dob=date(1990, 1, 1)))
+
+
+def _cand(profile, person="P1", record="R1"):
+    return Candidate(record_id=record, person_id=person, profile=profile)
+
+
+def test_deterministic_identifier_links_outright():
+    d = decide(p(), [], MODEL, verified_types=VERIFIED, identifier_matches=[("nhs_number", "P9")])
+    assert (d.outcome, d.rule, d.person_id) == ("link", "deterministic:nhs_number", "P9")
+
+
+def test_probabilistic_link_review_and_new():
+    linked = decide(p(given="Jon", family="Smyth"), [_cand(p())], MODEL, verified_types=VERIFIED)
+    assert linked.outcome == "link" and linked.rule == "probabilistic:above-upper"
+    assert linked.score is not None and linked.score.total >= MODEL.upper
+    new = decide(
+        p(given="Mary", family="Okafor", dob=date(1990, 1, 1), sex="female", pc="LS2 9JT"),
+        [_cand(p())],
+        MODEL,
+        verified_types=VERIFIED,
+    )
+    assert new.outcome == "new" and new.rule == "probabilistic:below-lower"
+    weak = decide(
+        p(dob=None, pc=None, sex=None),
+        [_cand(p(dob=None, pc="LS2 9JT"))],
+        MODEL,
+        verified_types=VERIFIED,
+    )
+    assert weak.outcome == "review" and weak.person_id == "P1"
+    assert decide(p(), [], MODEL, verified_types=VERIFIED).rule == "no-candidates"
+
+
+def test_twins_are_not_linked_automatically():
+    twin = p(given="Jonathan", sex="male")
+    other = p(given="Marcus", sex="male")
+    d = decide(twin, [_cand(other)], MODEL, verified_types=VERIFIED)
+    assert d.outcome == "review" and d.rule == "guard:given-name-differs"
+
+
+def test_a_new_surname_without_the_old_one_is_a_question_for_a_person():
+    d = decide(
+        p(family="Okonkwo"), [_cand(p(address_line="1 A St"))], MODEL, verified_types=VERIFIED
+    )
+    assert d.outcome == "review" and d.rule == "guard:family-name-differs"
+    known = decide(
+        p(family="Okonkwo", other_names=["Smith"]), [_cand(p())], MODEL, verified_types=VERIFIED
+    )
+    assert known.outcome == "link"
+
+
+def test_guards_are_configuration():
+    twin, other = p(given="Jonathan"), p(given="Marcus")
+    d = decide(twin, [_cand(other)], MODEL, verified_types=VERIFIED, guards=frozenset())
+    assert d.outcome == "link"
+
+
+def test_differing_verified_identifiers_block_an_automatic_link():
+    a = p(identifiers={"nhs_number": "9434765919"})
+    b = p(identifiers={"nhs_number": "4010232137"})
+    d = decide(a, [_cand(b)], MODEL, verified_types=VERIFIED)
+    assert d.outcome == "review" and d.rule == "guard:verified-identifier-differs"
+
+
+def test_a_rejected_person_is_never_proposed_again():
+    d = decide(
+        p(), [_cand(p())], MODEL, verified_types=VERIFIED, excluded_persons=frozenset({"P1"})
+    )
+    assert d.outcome == "new"
+    d = decide(
+        p(),
+        [],
+        MODEL,
+        verified_types=VERIFIED,
+        identifier_matches=[("nhs_number", "P1")],
+        excluded_persons=frozenset({"P1"}),
+    )
+    assert d.outcome == "new"
+
+
+def test_the_best_candidate_person_wins():
+    cands = [_cand(p(given="Jon", family="Smyth"), "P1", "R1"), _cand(p(), "P2", "R2")]
+    d = decide(p(), cands, MODEL, verified_types=VERIFIED)
+    assert (d.person_id, d.record_id) == ("P2", "R2")
+
+
+def test_explanation_names_no_other_record():
+    d = decide(p(), [_cand(p(), "P-secret", "R-secret")], MODEL, verified_types=VERIFIED)
+    text = repr(d.explanation(MODEL))
+    assert "secret" not in text
+    assert d.explanation(MODEL)["thresholds"] == {"upper": MODEL.upper, "lower": MODEL.lower}
+
+
+def test_em_recovers_m_from_a_mixture():
+    rng = random.Random(3)
+    vectors = []
+    for i in range(4000):
+        match = i % 5 == 0
+        v = {f: None for f in MODEL.m}
+        v["given_name"] = (
+            "exact" if (match and rng.random() < 0.9) or rng.random() < 0.02 else "else"
+        )
+        v["family_name"] = (
+            "exact" if (match and rng.random() < 0.9) or rng.random() < 0.03 else "else"
+        )
+        v["birth_date"] = (
+            "exact" if (match and rng.random() < 0.95) or rng.random() < 0.01 else "else"
+        )
+        vectors.append(v)
+
+    def unrelated():
+        return {
+            **{f: None for f in MODEL.m},
+            "given_name": "exact" if rng.random() < 0.02 else "else",
+            "family_name": "exact" if rng.random() < 0.03 else "else",
+            "birth_date": "exact" if rng.random() < 0.01 else "else",
+        }
+
+    randoms = [unrelated() for _ in range(5000)]
+    u = estimate_u(randoms)
+    m, lam = estimate_m(vectors, MODEL, u)
+    assert 0.15 < lam < 0.25
+    assert m["birth_date"]["exact"] > 0.85
+    assert m["given_name"]["exact"] > 0.8
+
+
+def test_model_round_trips_through_json(tmp_path):
+    MODEL.save(tmp_path / "m.json")
+    again = MatchModel.load(tmp_path / "m.json")
+    assert again.weights == MODEL.weights and again.upper == MODEL.upper
+
+
+def test_pseudonym_format_and_namespaces():
+    a = pseudonym_of(b"k", "housing", "person-1")
+    assert re.fullmatch(r"psn_[a-z2-7]{26}", a)
+    assert a == pseudonym_of(b"k", "housing", "person-1")
+    assert a != pseudonym_of(b"k", "police", "person-1")
+    assert a != pseudonym_of(b"other", "housing", "person-1")
+    assert a != pseudonym_of(b"k", "housing", "person-2")
+
+
+def test_compare_gives_every_field():
+    assert set(compare(p(), p())) == set(MODEL.m)
