@@ -11,6 +11,7 @@ import asyncio
 import threading
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -31,6 +32,7 @@ class Probe(BaseModel):
 
 class Recorder(EventConsumer):
     gap_grace_seconds = 0.5
+    lost_log_grace_seconds = 0.0  # nothing here moves a leader
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,14 +146,44 @@ async def test_broker_restart_after_catch_up_loses_nothing(rig):
     await until(lambda: len(consumer.seen) == 30)
     joined = consumer.assignments
     await restart(broker, relay)  # the in-memory log and the group's offsets start empty
-    # Until the consumer rejoins, it fetches the fresh log from its old offset and would skip
-    # whatever the log holds below it (a real Kafka keeps its log and offsets, so only this
-    # broker can cause that). Ten events stay below every old offset: the stale fetch is out
-    # of range and starts again from the beginning.
+    # The consumer still holds its old offsets, and a commit in flight at the restart may land
+    # on the new broker; either would skip what the new log holds below them unless the
+    # consumer sees that the log is shorter than its offset and reads it from the beginning.
     await asyncio.to_thread(writer.write, 10)
     await until(lambda: consumer.assignments > joined)
     await asyncio.to_thread(writer.write, 20)
     await until(lambda: len(consumer.seen) == writer.total)
+    assert_exactly_once_in_order(consumer.seen, writer)
+
+
+@pytest.mark.slow
+async def test_a_committed_offset_beyond_the_log_end_rereads_the_log(rig):
+    broker, writer, consumer, relay, tasks = rig
+    await asyncio.to_thread(writer.write, 10)
+    await until(lambda: len(consumer.seen) == 10)
+    tasks[1].cancel()
+    await asyncio.gather(tasks[1], return_exceptions=True)
+
+    # What a broker that lost its log may still hold: an offset committed to the old log.
+    topic = relay.settings.topic("identity")
+    stale = AIOKafkaConsumer(
+        bootstrap_servers=broker.bootstrap,
+        group_id=f"{relay.settings.kafka_topic_prefix}.{consumer.name}",
+        enable_auto_commit=False,
+    )
+    stale.subscribe([topic])
+    await stale.start()
+    try:
+        while not stale.assignment():
+            await stale.getmany(timeout_ms=100)
+        await stale.commit(dict.fromkeys(stale.assignment(), 1000))
+    finally:
+        await stale.stop()
+
+    await asyncio.to_thread(writer.write, 10)
+    tasks[1] = asyncio.create_task(consumer.run())
+    await until(lambda: len(consumer.seen) == 20)
+    await asyncio.sleep(1)  # give any redelivery the chance to (wrongly) apply twice
     assert_exactly_once_in_order(consumer.seen, writer)
 
 

@@ -54,6 +54,8 @@ class EventConsumer:
     """Consume `topics` as consumer group `name`, one transaction per batch."""
 
     gap_grace_seconds = 3.0
+    # How long a partition's log must stay shorter than our offset before we call it lost.
+    lost_log_grace_seconds = 1.0
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class EventConsumer:
         self.last_caught_up: float | None = None
         self.assignments = 0
         self._missing_since: dict[tuple[str, int], float] = {}
+        self._short_since: dict[TopicPartition, float] = {}
         self.on_gap: Callable[[Session, Gap], None] | None = None
 
     # --- the part a service customises -------------------------------------------------
@@ -306,20 +309,31 @@ class EventConsumer:
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             client_id=f"casebridge-{self.name}",
         )
-        consumer.subscribe(self.topics, listener=_CountAssignments(self))
+        consumer.subscribe(self.topics, listener=_CountAssignments(self, consumer))
         return consumer
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
-        total = 0
+        total, now = 0, time.monotonic()
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:
                 self.lag = None
                 return
-            total += max(0, high - await consumer.position(tp))
+            position = await consumer.position(tp)
+            if high >= position:
+                self._short_since.pop(tp, None)
+                total += high - position
+                continue
+            # A new leader's end may trail ours for a moment; a log that stays short is lost.
+            self.lag = None
+            if now - self._short_since.setdefault(tp, now) >= self.lost_log_grace_seconds:
+                _log_lost(self.name, tp, position, high)
+                consumer.seek(tp, 0)
+                del self._short_since[tp]
+            return
         self.lag = total
         if total == 0:
-            self.last_caught_up = time.monotonic()
+            self.last_caught_up = now
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         last_gap_check = 0.0
@@ -367,14 +381,50 @@ class EventConsumer:
                     log.debug("consumer stop failed", exc_info=True)
 
 
-class _CountAssignments(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Counts group (re)joins: a broker that forgot the group makes every member rejoin."""
+def _log_lost(name: str, tp: TopicPartition, offset: int, end: int) -> None:
+    log.warning(
+        "consumer %s: %s ends at %s, below our offset %s; the broker lost its log, "
+        "reading it again from the beginning",
+        name,
+        tp,
+        end,
+        offset,
+    )
 
-    def __init__(self, owner: EventConsumer) -> None:
+
+class _CountAssignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Counts group (re)joins and rereads a partition whose log is shorter than our offset.
+
+    A broker that lost its log (the embedded one on restart, a Kafka after an unclean leader
+    election) may still hold an offset committed to the old one; starting there would skip
+    whatever the new log holds below it. Processed event ids make reading again harmless, and
+    offset 0 below a retention limit is out of range, which resets to the earliest held.
+    """
+
+    def __init__(self, owner: EventConsumer, consumer: AIOKafkaConsumer) -> None:
         self.owner = owner
+        self.consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        short = await self._short(assigned)
+        if short:
+            await asyncio.sleep(self.owner.lost_log_grace_seconds)  # a new leader's end may trail
+            for tp, (committed, end) in (await self._short(set(short))).items():
+                _log_lost(self.owner.name, tp, committed, end)
+                self.consumer.seek(tp, 0)
         self.owner.assignments += 1
+
+    async def _short(self, tps: set[TopicPartition]) -> dict[TopicPartition, tuple[int, int]]:
+        """Partitions whose committed offset lies beyond the end of their log."""
+        if not tps:
+            return {}
+        ends = await self.consumer.end_offsets(list(tps))
+        short = {}
+        for tp in tps:
+            committed = await self.consumer.committed(tp)
+            if committed is not None and committed > ends[tp]:
+                short[tp] = (committed, ends[tp])
+        return short
