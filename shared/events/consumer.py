@@ -409,13 +409,15 @@ class _CountAssignments(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        short = await self._short(assigned)
-        if short:
-            await asyncio.sleep(self.owner.lost_log_grace_seconds)  # a new leader's end may trail
-            for tp, (committed, end) in (await self._short(set(short))).items():
-                _log_lost(self.owner.name, tp, committed, end)
-                self.consumer.seek(tp, 0)
-        self.owner.assignments += 1
+        try:
+            short = await self._short(assigned)
+            if short:
+                await asyncio.sleep(self.owner.lost_log_grace_seconds)  # a new leader may trail
+                for tp, (committed, end) in (await self._short(set(short))).items():
+                    _log_lost(self.owner.name, tp, committed, end)
+                    self.consumer.seek(tp, 0)
+        finally:
+            self.owner.assignments += 1
 
     async def _short(self, tps: set[TopicPartition]) -> dict[TopicPartition, tuple[int, int]]:
         """Partitions whose committed offset lies beyond the end of their log."""
