@@ -45,6 +45,7 @@ from services.audit.log import merkle
 from services.audit.log.store import node_fetcher
 from services.audit.verify import verify_export
 from shared.access_log import AccessRecorded, Actor, Basis, ConsentRef
+from shared.collector import settle_heap
 from shared.db import Database
 from shared.events import CloudEvent, EventWriter
 from shared.events.envelope import source_of
@@ -168,6 +169,7 @@ def ingest_bench(args: argparse.Namespace, tmp: Path, broker: EmbeddedBroker) ->
             upgrade(db, "audit")
             writer = EventWriter("audit", settings.topic("audit"))
             consumer = cls(db, settings, writer)
+            settle_heap()  # as `casebridge serve` does before serving
             total, steady, cpu = asyncio.run(consume_until(consumer, args.events))
             db.dispose()
         rate = args.events / steady

@@ -51,12 +51,16 @@ def serve(
 
     import uvicorn
 
+    from shared.collector import settle_heap
+
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}")
     settings = Settings(service=service)
     module = importlib.import_module(f"services.{service}.app")
+    app = module.build(settings)
+    settle_heap()
     uvicorn.run(
-        module.build(settings),
+        app,
         host=host or settings.host,
         port=port or settings.service_port(service),
         log_level="warning",
