@@ -104,8 +104,9 @@ def bulk_load(db: Database, config: IdentitySettings, n: int, chunk: int = 5000)
     return people
 
 
-def probes(people: list, count: int, seed: int) -> list[RecordIn]:
-    """New records: 70% another agency's corrupted copy of a known person, 30% strangers."""
+def probes(people: list, count: int, seed: int, truth: list | None = None) -> list[RecordIn]:
+    """New records: 70% another agency's corrupted copy of a known person, 30% strangers.
+    `truth`, if given, receives each probe's true person id (None for a stranger)."""
     rng = random.Random(seed)
     strangers = make_population(count, seed=seed + 100)
     out = []
@@ -113,8 +114,12 @@ def probes(people: list, count: int, seed: int) -> list[RecordIn]:
         if rng.random() < 0.7:
             p = rng.choice(people)
             rec = corrupt(rng, p, rng.choice(["nhs-mh", "dwp", "gp-elm"]), f"N-{seed}-{i}")
+            if truth is not None:
+                truth.append(f"p{p.pid:08d}")
         else:
             rec = corrupt(rng, strangers[i], "dwp", f"S-{seed}-{i}")
+            if truth is not None:
+                truth.append(None)
         out.append(RecordIn.model_validate(as_body(rec)))
     return out
 
@@ -158,7 +163,10 @@ def measure(backend: str, n: int, n_probes: int, n_regs: int, tmp: Path) -> None
 
         # Online match: the decision only (read-only), as a search or a registration makes it.
         samples, candidates, outcomes = [], [], {"link": 0, "review": 0, "new": 0}
-        for body in probes(people, n_probes, seed=1):
+        truth: list = []
+        right = wrong = 0  # links to the probe's true person / to anyone else
+        online = probes(people, n_probes, seed=1, truth=truth)
+        for body, true_pid in zip(online, truth, strict=True):
             ids, pc = clean(body, config)
             rec = ClientRecord(
                 id="probe",
@@ -178,11 +186,16 @@ def measure(backend: str, n: int, n_probes: int, n_regs: int, tmp: Path) -> None
             samples.append((time.perf_counter() - t) * 1000)
             candidates.append(decision.candidates)
             outcomes[decision.outcome] += 1
+            if decision.outcome == "link":
+                right += decision.person_id == true_pid
+                wrong += decision.person_id != true_pid
         cstats = percentiles([float(c) for c in candidates])
         print(
             f"  online match (decision)              {fmt(percentiles(samples))}  "
             f"candidates p50={cstats['p50']:.0f} p99={cstats['p99']:.0f}  outcomes {outcomes}"
         )
+        known = sum(t is not None for t in truth)
+        print(f"  links to the true person {right}/{known} known probes, wrong links {wrong}")
 
         # Registration: the whole write path, one transaction per record, sequential.
         regs = probes(people, n_regs, seed=2)

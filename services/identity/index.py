@@ -6,11 +6,11 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import BindParameter, bindparam, delete, func, insert, or_, select
 from sqlmodel import Session, col
 
 from services.identity.config import IdentitySettings
-from services.identity.matching.blocking import blocking_keys
+from services.identity.matching.blocking import SELECTIVE_BLOCK, blocking_keys
 from services.identity.matching.linker import Candidate
 from services.identity.matching.postcodes import parse_postcode
 from services.identity.matching.profile import Profile, make_profile
@@ -123,17 +123,40 @@ def identifier_matches(
 
 
 # Built once: the candidate query runs for every registration and every search.
-_BLOCKED = select(col(BlockingKey.record_id)).where(
-    col(BlockingKey.key).in_(bindparam("keys", expanding=True))
+# At a million persons a common name or surname-and-year block holds thousands of records, and
+# scoring them all (or an arbitrary `max_candidates` of them) costs most of a decision. So the
+# postings are counted in the index alone (no record rows read), and a record is a candidate if
+# it shares two or more keys with the query, or one key whose block is small (or the query's
+# smallest block): a record sharing only one huge block, such as "John Smith" and nothing
+# else, has too little evidence to link anyway. The best-connected come first under the cap.
+_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
+_SIZES = (
+    select(col(BlockingKey.key).label("key"), func.count().label("n"))
+    .where(col(BlockingKey.key).in_(_KEYS))
+    .group_by(col(BlockingKey.key))
+    .cte("block_sizes")
 )
-_CANDIDATES = (
-    select(*PROFILE_COLUMNS)
-    .where(col(ClientRecord.id).in_(_BLOCKED), col(ClientRecord.id) != bindparam("exclude"))
-    .limit(bindparam("limit"))
+_SHARED = func.count()
+_SMALLEST = func.min(_SIZES.c.n)
+_RANKED = (
+    select(col(BlockingKey.record_id))
+    .join(_SIZES, _SIZES.c.key == col(BlockingKey.key))
+    .where(col(BlockingKey.record_id) != bindparam("exclude"))
+    .group_by(col(BlockingKey.record_id))
+    .having(
+        or_(
+            _SHARED >= 2,
+            _SMALLEST <= SELECTIVE_BLOCK,
+            _SMALLEST == select(func.min(_SIZES.c.n)).scalar_subquery(),
+        )
+    )
+)
+_CANDIDATES = select(*PROFILE_COLUMNS).where(
+    col(ClientRecord.id).in_(_RANKED.order_by(_SHARED.desc(), _SMALLEST).limit(bindparam("limit")))
 )
 _AGENCY_CANDIDATES = (
     select(*PROFILE_COLUMNS)
-    .where(col(ClientRecord.id).in_(_BLOCKED), col(ClientRecord.agency) == bindparam("agency"))
+    .where(col(ClientRecord.id).in_(_RANKED), col(ClientRecord.agency) == bindparam("agency"))
     .limit(bindparam("limit"))
 )
 
@@ -146,14 +169,18 @@ def candidates(
     exclude_record: str | None = None,
     agency: str | None = None,
 ) -> list[Candidate]:
-    """Records sharing a blocking key with the query (optionally one agency's only)."""
-    params: dict[str, Any] = {"keys": sorted(keys), "limit": config.max_candidates}
+    """Records sharing enough blocking keys with the query (optionally one agency's only)."""
+    params: dict[str, Any] = {
+        "keys": sorted(keys),
+        "limit": config.max_candidates,
+        "exclude": exclude_record or "",
+    }
     if not params["keys"]:
         return []
     if agency:
         rows = session.execute(_AGENCY_CANDIDATES, {**params, "agency": agency}).all()
     else:
-        rows = session.execute(_CANDIDATES, {**params, "exclude": exclude_record or ""}).all()
+        rows = session.execute(_CANDIDATES, params).all()
     return [Candidate(r.id, r.person_id, cached_profile(config, r)) for r in rows]
 
 

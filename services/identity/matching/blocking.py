@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from services.identity.matching.profile import Profile, phonetic
 
+# A block this small is searched whole; a record in a larger one must share a second key.
+SELECTIVE_BLOCK = 100
+
 
 def blocking_keys(p: Profile) -> set[str]:
     keys: set[str] = set()
