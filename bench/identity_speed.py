@@ -164,7 +164,7 @@ def measure(backend: str, n: int, n_probes: int, n_regs: int, tmp: Path) -> None
         # Online match: the decision only (read-only), as a search or a registration makes it.
         samples, candidates, outcomes = [], [], {"link": 0, "review": 0, "new": 0}
         truth: list = []
-        right = wrong = 0  # links to the probe's true person / to anyone else
+        right = wrong = queued = 0  # links to the true person / to anyone else; true reviews
         online = probes(people, n_probes, seed=1, truth=truth)
         for body, true_pid in zip(online, truth, strict=True):
             ids, pc = clean(body, config)
@@ -189,13 +189,17 @@ def measure(backend: str, n: int, n_probes: int, n_regs: int, tmp: Path) -> None
             if decision.outcome == "link":
                 right += decision.person_id == true_pid
                 wrong += decision.person_id != true_pid
+            queued += decision.outcome == "review" and decision.person_id == true_pid
         cstats = percentiles([float(c) for c in candidates])
         print(
             f"  online match (decision)              {fmt(percentiles(samples))}  "
             f"candidates p50={cstats['p50']:.0f} p99={cstats['p99']:.0f}  outcomes {outcomes}"
         )
         known = sum(t is not None for t in truth)
-        print(f"  links to the true person {right}/{known} known probes, wrong links {wrong}")
+        print(
+            f"  links to the true person {right}/{known} known probes, wrong links {wrong}, "
+            f"reviews naming the true person {queued}"
+        )
 
         # Registration: the whole write path, one transaction per record, sequential.
         regs = probes(people, n_regs, seed=2)
