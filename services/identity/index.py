@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, func, insert, or_, select
+from sqlalchemy import BindParameter, bindparam, delete, func, or_, select
 from sqlmodel import Session, col
 
 from services.identity.config import IdentitySettings
@@ -20,6 +20,7 @@ from services.identity.models import (
     NewRecord,
     RecordIdentifier,
     ReviewItem,
+    table,
 )
 
 PROFILE_COLUMNS = (
@@ -74,6 +75,10 @@ def profile_of(config: IdentitySettings, row: Any) -> Profile:
     )
 
 
+_INSERT_KEYS = table(BlockingKey).insert()
+_INSERT_IDS = table(RecordIdentifier).insert()
+
+
 def index_record(
     session: Session,
     config: IdentitySettings,
@@ -88,16 +93,29 @@ def index_record(
         session.execute(
             delete(RecordIdentifier).where(col(RecordIdentifier.record_id) == record.id)
         )
+    conn = session.connection()
     keys = blocking_keys(profile)
     if keys:
-        session.execute(insert(BlockingKey), [{"key": k, "record_id": record.id} for k in keys])
+        conn.execute(_INSERT_KEYS, [{"key": k, "record_id": record.id} for k in keys])
     verified = [
         {"record_id": record.id, "kind": k, "value": v}
         for k, v in profile.identifiers.items()
         if k in config.verified_types
     ]
     if verified:
-        session.execute(insert(RecordIdentifier), verified)
+        conn.execute(_INSERT_IDS, verified)
+
+
+_BY_IDENTIFIER = (
+    select(col(RecordIdentifier.kind), col(ClientRecord.person_id))
+    .join(ClientRecord, col(ClientRecord.id) == col(RecordIdentifier.record_id))
+    .where(
+        col(RecordIdentifier.kind) == bindparam("kind"),
+        col(RecordIdentifier.value) == bindparam("value"),
+        col(RecordIdentifier.record_id) != bindparam("exclude"),
+    )
+    .order_by(col(ClientRecord.created_at))
+)
 
 
 def identifier_matches(
@@ -105,20 +123,12 @@ def identifier_matches(
 ) -> list[tuple[str, str]]:
     """(identifier type, person id) of other records sharing a verified identifier."""
     found: list[tuple[str, str]] = []
+    conn = session.connection()
     for kind, value in sorted(profile.identifiers.items()):
         if kind not in config.verified_types:
             continue
-        rows = session.execute(
-            select(col(RecordIdentifier.kind), col(ClientRecord.person_id))
-            .join(ClientRecord, col(ClientRecord.id) == col(RecordIdentifier.record_id))
-            .where(
-                col(RecordIdentifier.kind) == kind,
-                col(RecordIdentifier.value) == value,
-                col(RecordIdentifier.record_id) != (exclude_record or ""),
-            )
-            .order_by(col(ClientRecord.created_at))
-        ).all()
-        found.extend((k, p) for k, p in rows)
+        params = {"kind": kind, "value": value, "exclude": exclude_record or ""}
+        found.extend((k, p) for k, p in conn.execute(_BY_IDENTIFIER, params))
     return found
 
 
@@ -177,10 +187,11 @@ def candidates(
     }
     if not params["keys"]:
         return []
+    conn = session.connection()  # Core: plain rows, no ORM bookkeeping
     if agency:
-        rows = session.execute(_AGENCY_CANDIDATES, {**params, "agency": agency}).all()
+        rows = conn.execute(_AGENCY_CANDIDATES, {**params, "agency": agency}).all()
     else:
-        rows = session.execute(_CANDIDATES, params).all()
+        rows = conn.execute(_CANDIDATES, params).all()
     return [Candidate(r.id, r.person_id, cached_profile(config, r)) for r in rows]
 
 
@@ -215,9 +226,14 @@ def records_of_person(
     return list(session.execute(query.order_by(col(ClientRecord.created_at))).scalars())
 
 
+_LOCAL_ID = select(col(ClientRecord.id)).where(
+    col(ClientRecord.agency) == bindparam("agency"),
+    col(ClientRecord.local_id) == bindparam("local_id"),
+)
+
+
 def record_by_local_id(session: Session, agency: str, local_id: str) -> ClientRecord | None:
-    return session.execute(
-        select(ClientRecord).where(
-            col(ClientRecord.agency) == agency, col(ClientRecord.local_id) == local_id
-        )
-    ).scalar_one_or_none()
+    """Found by a cheap Core lookup first: most registrations are of new local ids."""
+    found = session.connection().execute(_LOCAL_ID, {"agency": agency, "local_id": local_id})
+    record_id = found.scalar_one_or_none()
+    return session.get(ClientRecord, record_id) if record_id is not None else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from services.identity import index
@@ -26,10 +26,15 @@ from services.identity.models import (
     Person,
     ReviewItem,
     new_id,
+    table,
 )
 from services.identity.pseudonyms import current_person
 from shared.events.envelope import utcnow
 from shared.events.outbox import EventWriter
+
+_PERSONS = table(Person).insert()
+_RECORDS = table(ClientRecord).insert()
+_HISTORY = table(LinkHistory).insert()
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ def link_record(
     its record_registered event carries the person, and the record keeps the explanation.
     """
     decision = evaluate(session, config, record, profile, created=created)
+    conn = session.connection()
     explanation = decision.explanation(config.model)
     previous = None if created else record.person_id
     target: str
@@ -106,29 +112,34 @@ def link_record(
         target = previous  # alone already: stays its own person
     else:
         target = new_id()
-        session.execute(insert(Person).values(id=target, status="active", created_at=utcnow()))
+        conn.execute(
+            _PERSONS,
+            {"id": target, "status": "active", "merged_into": None, "created_at": utcnow()},
+        )
 
     record.person_id = target
     record.link_explanation = explanation
     if isinstance(record, NewRecord):
-        session.execute(insert(ClientRecord).values(record.columns()))
+        conn.execute(_RECORDS, record.columns())
     else:
         session.add(record)
     if previous and previous != target and _others_on_person(session, previous, record.id) == 0:
         # The old person had only this record: it is the same person as the target now.
         _retire(session, events, previous, target, actor)
     if previous != target and (previous is not None or decision.outcome == "link"):
-        session.execute(
-            insert(LinkHistory).values(
-                id=new_id(),
-                record_id=record.id,
-                from_person_id=previous,
-                to_person_id=target,
-                rule=explanation["rule"],
-                actor=actor,
-                explanation=explanation,
-                at=utcnow(),
-            )
+        conn.execute(
+            _HISTORY,
+            {
+                "id": new_id(),
+                "record_id": record.id,
+                "from_person_id": previous,
+                "to_person_id": target,
+                "rule": explanation["rule"],
+                "actor": actor,
+                "reason": None,
+                "explanation": explanation,
+                "at": utcnow(),
+            },
         )
         weight = decision.score.total if decision.score else None
         events.emit(

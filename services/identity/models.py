@@ -8,11 +8,11 @@ undone. Link decisions, reviews and merges are kept as history.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Table, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -98,7 +98,8 @@ class NewRecord:
     version: int = 1
 
     def columns(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: `asdict` deep-copies the explanation, which cost more than the insert.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class RecordIdentifier(Base, table=True):
@@ -189,3 +190,9 @@ class Merge(Base, table=True):
     unmerged_by: str | None = Field(default=None, max_length=200)
     unmerge_reason: str | None = Field(default=None, max_length=1000)
     unmerged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+def table(model: type[SQLModel]) -> Table:
+    """A model's Core table: the registration path inserts through Core, which caches the
+    compiled statement, where an ORM insert with `.values()` is rebuilt for every call."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]

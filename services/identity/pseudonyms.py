@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from services.identity.models import Person, Pseudonym
+from services.identity.models import Person, Pseudonym, table
 
 
 def pseudonym_of(secret: bytes, agency: str, person_id: str) -> str:
@@ -23,17 +23,20 @@ def pseudonym_of(secret: bytes, agency: str, person_id: str) -> str:
     return "psn_" + base64.b32encode(digest).decode()[:26].lower()
 
 
+# Built once per dialect (Core, so the compiled statement is cached): [SQLite, PostgreSQL].
+_ISSUE = (
+    sqlite_insert(table(Pseudonym)).on_conflict_do_nothing(),
+    postgresql_insert(table(Pseudonym)).on_conflict_do_nothing(),
+)
+
+
 def issue(session: Session, secret: bytes, agency: str, person_id: str) -> str:
     """The agency's pseudonym for the person, remembered for resolution (one statement, and
     safe when two requests issue the same pseudonym at once)."""
     value = pseudonym_of(secret, agency, person_id)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Pseudonym)
-        .values(pseudonym=value, agency=agency, person_id=person_id)
-        .on_conflict_do_nothing()
-    )
+    conn = session.connection()
+    statement = _ISSUE[conn.dialect.name == "postgresql"]
+    conn.execute(statement, {"pseudonym": value, "agency": agency, "person_id": person_id})
     return value
 
 
