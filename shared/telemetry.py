@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.util.http import parse_excluded_urls
+from starlette.routing import Match
 
 from shared.settings import Settings
 
@@ -58,4 +63,29 @@ def setup_tracing(settings: Settings) -> None:
 def instrument_app(app: FastAPI, settings: Settings) -> None:
     setup_logging(settings)
     setup_tracing(settings)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    app.add_middleware(
+        OpenTelemetryMiddleware,
+        excluded_urls=parse_excluded_urls("healthz,readyz"),
+        defaultroute_span_details=route_span_details(app),
+    )
+
+
+def route_span_details(app: FastAPI) -> Callable[[dict[str, Any]], tuple[str, dict[str, str]]]:
+    """Name each server span by its route template (`POST /consents/{consent_id}/withdraw`).
+
+    FastAPIInstrumentor finds the route by flattening the app's routes on every request, and
+    FastAPI (0.163) rebuilds every route's dependency tree to flatten them: 3 ms a request.
+    The routes are fixed once the app serves, so they are flattened once, on first use.
+    """
+    routes: list[Any] = []
+
+    def details(scope: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        if not routes:
+            routes.extend(iter_route_contexts(app.routes))
+        method = scope.get("method") or "HTTP"
+        for route in routes:
+            if route.matches(scope)[0] == Match.FULL:
+                return f"{method} {route.path}", {"http.route": route.path}
+        return method, {}
+
+    return details
