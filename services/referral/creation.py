@@ -6,6 +6,8 @@ reasons and the consent service's suggestions of what basis would allow it; noth
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from services.referral import queries, upstream
@@ -33,29 +35,14 @@ def create_referral(
             errors=[{"field": "body.to_agency", "message": "must be another agency"}],
         )
     requested = sorted(body.details)
-    audit = {
+    audit: dict[str, Any] = {
         "action": "referral.create",
         "resource": "referral",
         "person_ref": body.person,
         "categories": requested,
         "purpose": body.purpose,
     }
-    try:
-        person_id = upstream.resolve_person(ctx, agency, body.person)
-    except Problem as problem:
-        raise refuse(ctx, user, problem, **audit) from None  # type: ignore[arg-type]
-    try:
-        decision = upstream.decide(
-            ctx,
-            person_id=person_id,
-            disclosing_agency=agency,
-            recipient_agency=body.to_agency,
-            purpose=body.purpose,
-            categories=requested,
-            on_refusal="unprocessable",
-        )
-    except Problem as problem:
-        raise refuse(ctx, user, problem, person_id=person_id, **audit) from None  # type: ignore[arg-type]
+    person_id, decision = _decide(ctx, user, body, requested, audit)
 
     shared = permitted_sections(requested, decision.permitted)
     referral = _new_referral(user, body, person_id, requested, shared, decision)
@@ -108,6 +95,41 @@ def create_referral(
         reason=None if shared else "no-basis:" + ",".join(decision.reasons)[:200],
     )
     return referral, {c: body.details[c] for c in shared}
+
+
+def _decide(
+    ctx: ServiceContext,
+    user: Principal,
+    body: ReferralIn,
+    requested: list[str],
+    audit: dict[str, Any],
+) -> tuple[str, Decision]:
+    """The person behind the caller's pseudonym and consent's decision about them. The
+    resolution may come from memory; if consent says the person has since been merged, it is
+    forgotten and asked of identity once more."""
+    agency = str(user.agency)
+    for cached in (True, False):
+        resolve = upstream.resolve_person_cached if cached else upstream.resolve_person
+        try:
+            person_id = resolve(ctx, agency, body.person)
+        except Problem as problem:
+            raise refuse(ctx, user, problem, **audit) from None  # type: ignore[arg-type]
+        try:
+            return person_id, upstream.decide(
+                ctx,
+                person_id=person_id,
+                disclosing_agency=agency,
+                recipient_agency=body.to_agency,
+                purpose=body.purpose,
+                categories=requested,
+                on_refusal="unprocessable",
+            )
+        except Problem as problem:
+            if cached and problem.slug == "retry":
+                upstream.forget_resolution(ctx, agency, body.person)
+                continue
+            raise refuse(ctx, user, problem, person_id=person_id, **audit) from None  # type: ignore[arg-type]
+    raise AssertionError("unreachable")
 
 
 def _new_referral(

@@ -142,7 +142,7 @@ def _recipient_read(
     }
     fresh: Decision | None = None
     try:
-        person = seen.recipient_person_ref or upstream.pseudonym_for(
+        person = seen.recipient_person_ref or upstream.pseudonym_for_cached(
             ctx, seen.to_agency, seen.person_id
         )
         if seen.status in DISCLOSING and seen.shared_categories:

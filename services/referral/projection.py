@@ -18,6 +18,7 @@ from sqlalchemy import event as sa_event
 from sqlmodel import Session
 
 from services.referral import queries
+from services.referral.identity_cache import identity_cache
 from services.referral.rules import DISCLOSING, RESTRICTING_EVENTS, event_targets
 from shared.app import ServiceContext
 from shared.events.consumer import EventConsumer
@@ -39,6 +40,7 @@ class ReferralProjection(EventConsumer):
         )
         self.wake = wake
         self.delay = delay
+        self.identities = identity_cache(ctx)
 
     def process(self, records: list[ConsumerRecord]) -> int:
         if self.delay:
@@ -52,10 +54,15 @@ class ReferralProjection(EventConsumer):
         for e in events:
             if e.producer == "consent":
                 queued += self.apply_consent_event(session, e)
-            elif e.type == MERGED:
-                queued += self.follow_merge(session, e)
-            elif e.type == UNMERGED:
-                queued += self.follow_unmerge(session, e)
+            elif e.type in (MERGED, UNMERGED):
+                # Pseudonym answers may now be wrong: forget them now and again once the
+                # moved referrals are committed (a request between the two refetches).
+                self.identities.clear()
+                sa_event.listen(
+                    session, "after_commit", lambda _s: self.identities.clear(), once=True
+                )
+                follow = self.follow_merge if e.type == MERGED else self.follow_unmerge
+                queued += follow(session, e)
         if queued:
             sa_event.listen(session, "after_commit", lambda _s: self.wake.set(), once=True)
 

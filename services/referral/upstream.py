@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from services.referral.identity_cache import identity_cache
 from services.referral.models import Referral
 from services.referral.rules import Decision
 from shared.app import ServiceContext
@@ -57,6 +58,19 @@ def resolve_person(ctx: ServiceContext, agency: str, pseudonym: str) -> str:
     return str(r.json()["person_id"])
 
 
+def resolve_person_cached(ctx: ServiceContext, agency: str, pseudonym: str) -> str:
+    """`resolve_person`, answered from memory until a merge or unmerge event (see
+    identity_cache). Unknown references are not remembered."""
+    return identity_cache(ctx).get(
+        ("resolve", agency, pseudonym), lambda: resolve_person(ctx, agency, pseudonym)
+    )
+
+
+def forget_resolution(ctx: ServiceContext, agency: str, pseudonym: str) -> None:
+    """Drop a remembered resolution that consent showed to be out of date (a merge)."""
+    identity_cache(ctx).forget(("resolve", agency, pseudonym))
+
+
 def confirm_person(ctx: ServiceContext, referral: Referral) -> None:
     """Before a decision narrows a referral: identity, where merges and unmerges happen first,
     must still name the referral's person, or the decision was about someone the referral is
@@ -88,6 +102,13 @@ def pseudonym_for(ctx: ServiceContext, agency: str, person_id: str) -> str:
     if r.status_code != 200:
         raise _unavailable("identity", r)
     return str(r.json()["pseudonym"])
+
+
+def pseudonym_for_cached(ctx: ServiceContext, agency: str, person_id: str) -> str:
+    """`pseudonym_for`, answered from memory until a merge or unmerge event."""
+    return identity_cache(ctx).get(
+        ("pseudonym", agency, person_id), lambda: pseudonym_for(ctx, agency, person_id)
+    )
 
 
 def person_revision(ctx: ServiceContext, person_id: str) -> int:
