@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from services.audit.log.chain import canonical, chain_hash, timestamp
 from services.audit.log.merkle import Frontier, leaf_hash
+from services.audit.log.rows import Row, datetime_converter, insert_rows
 from services.audit.models import AuditEntry, LogHead, MerkleNode
 from shared.access_log import AccessRecorded
 from shared.db import is_sqlite
@@ -88,6 +90,81 @@ def row_of(entry: Mapping[str, Any], leaf: bytes, chain: bytes) -> dict[str, Any
     }
 
 
+# The entry columns in the order `row_tuple` gives them.
+ROW_COLUMNS = (
+    "position",
+    "event_id",
+    "source",
+    "sequence",
+    "service",
+    "action",
+    "resource",
+    "decision",
+    "actor_sub",
+    "actor_agency",
+    "actor_roles",
+    "person_id",
+    "person_ref",
+    "categories",
+    "purpose",
+    "basis",
+    "reason",
+    "trace_id",
+    "occurred_at",
+    "recorded_at",
+    "leaf_hash",
+    "chain_hash",
+)
+NODE_COLUMNS = ("level", "idx", "hash")
+
+
+# JSON columns are encoded here (compact, sorted), read back with json.loads. Role and
+# category lists repeat across entries, so their text is kept per distinct list.
+@lru_cache(maxsize=4096)
+def _json_list(values: tuple[str, ...]) -> str:
+    return canonical(list(values)).decode()
+
+
+def row_tuple(
+    entry: Mapping[str, Any],
+    arrival: Arrival,
+    recorded_at: object,
+    leaf: bytes,
+    chain: bytes,
+    to_db: Any,
+) -> Row:
+    """The stored row of an entry, as `row_of` gives it, for `insert_rows` (the lean path).
+
+    Datetimes come from the record itself (UTC, whole microseconds: the same instants the
+    canonical strings spell), passed through the column's own conversion `to_db`.
+    """
+    actor = entry["actor"]
+    return (
+        entry["position"],
+        entry["event_id"],
+        entry["source"],
+        entry["sequence"],
+        entry["service"],
+        entry["action"],
+        entry["resource"],
+        entry["decision"],
+        actor["sub"],
+        actor["agency"],
+        _json_list(tuple(actor["roles"])),
+        entry["person_id"],
+        entry["person_ref"],
+        _json_list(tuple(entry["categories"])),
+        entry["purpose"],
+        canonical(entry["basis"]).decode(),
+        entry["reason"],
+        entry["trace_id"],
+        to_db(arrival.record.occurred_at.astimezone(UTC)),
+        recorded_at,
+        leaf,
+        chain,
+    )
+
+
 def entry_from_row(row: Any) -> dict[str, Any]:
     """Rebuild the canonical entry from a stored row (the inverse of `row_of`)."""
     return {
@@ -122,14 +199,16 @@ def read_head(session: Session, *, lock: bool = False) -> Head:
     return Head(row.size, row.chain_head, Frontier.from_bytes(row.size, row.frontier))
 
 
+# One expanding parameter: `in_(list)` would coerce each id into a literal per batch.
+_KNOWN = select(entries_table.c.event_id).where(
+    entries_table.c.event_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _known(session: Session, event_ids: list[str]) -> set[str]:
     if not event_ids:
         return set()
-    return set(
-        session.execute(
-            select(entries_table.c.event_id).where(entries_table.c.event_id.in_(event_ids))
-        ).scalars()
-    )
+    return set(session.execute(_KNOWN, {"ids": event_ids}).scalars())
 
 
 def append(
@@ -139,11 +218,13 @@ def append(
     arrivals = list(arrivals)
     known = _known(session, [a.event_id for a in arrivals])
     head = read_head(session, lock=True)
-    recorded_at = now or datetime.now(UTC)
+    recorded_at = (now or datetime.now(UTC)).astimezone(UTC)
+    to_db = datetime_converter(entries_table, "occurred_at", session.get_bind().dialect)
+    stored_at = to_db(recorded_at)
     frontier, chain = head.frontier, head.chain_head
     entries: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
+    rows: list[Row] = []
+    nodes: list[Row] = []
     for arrival in arrivals:
         if arrival.event_id in known:
             continue
@@ -152,14 +233,13 @@ def append(
         body = canonical(entry)
         leaf = leaf_hash(body)
         chain = chain_hash(chain, body)
-        nodes.extend({"level": lv, "idx": i, "hash": h} for lv, i, h in frontier.append(leaf))
+        nodes.extend(frontier.append(leaf))
         entries.append(entry)
-        rows.append(row_of(entry, leaf, chain))
+        rows.append(row_tuple(entry, arrival, stored_at, leaf, chain, to_db))
     if not rows:
         return []
-    session.execute(insert(entries_table), rows)
-    if nodes:
-        session.execute(insert(nodes_table), nodes)
+    insert_rows(session, entries_table, ROW_COLUMNS, rows)
+    insert_rows(session, nodes_table, NODE_COLUMNS, nodes)
     state = {"size": frontier.size, "chain_head": chain, "frontier": frontier.to_bytes()}
     if head.size == 0 and not _head_exists(session):
         session.execute(insert(head_table).values(id=HEAD_ID, **state))
