@@ -65,10 +65,21 @@ def _guard(score: Score, conflict: bool, guards: frozenset[str]) -> str | None:
     """The first enabled guard that stops an automatic link, if any."""
     levels = {f.field: f.level for f in score.fields}
     identifier_agrees = levels["identifier"] in ("agree", "near")
+    # Same date of birth and same home: a name that disagrees is only evidence of another
+    # person in the twin pattern (same surname, another first name). A new surname (marriage,
+    # or a corrupted entry) with the same date of birth and home is not: households share one.
+    same_dob_home = levels["birth_date"] == "exact" and levels["place"] == "address"
+    not_twins = same_dob_home and levels["family_name"] == "else"
     fired = [
         ("verified-identifier-differs", conflict),
-        ("given-name-differs", not identifier_agrees and levels["given_name"] == "else"),
-        ("family-name-differs", not identifier_agrees and levels["family_name"] == "else"),
+        (
+            "given-name-differs",
+            not identifier_agrees and levels["given_name"] == "else" and not not_twins,
+        ),
+        (
+            "family-name-differs",
+            not identifier_agrees and levels["family_name"] == "else" and not same_dob_home,
+        ),
         ("birth-date-differs", not identifier_agrees and levels["birth_date"] == "else"),
         (
             "too-little-evidence",
