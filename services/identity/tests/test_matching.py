@@ -261,3 +261,28 @@ def test_pseudonym_format_and_namespaces():
 
 def test_compare_gives_every_field():
     assert set(compare(p(), p())) == set(MODEL.m)
+
+
+def test_a_new_surname_at_the_same_birth_date_and_address_links_but_twins_do_not():
+    home = "12 Elm Road"
+    twin = decide(
+        p(given="Marcus", address_line=home),
+        [_cand(p(address_line=home))],
+        MODEL,
+        verified_types=VERIFIED,
+    )
+    assert twin.outcome == "review" and twin.rule == "guard:given-name-differs"
+    married = decide(
+        p(family="Okonkwo", address_line=home),
+        [_cand(p(address_line=home))],
+        MODEL,
+        verified_types=VERIFIED,
+    )
+    assert married.outcome == "link" and married.rule == "probabilistic:above-upper"
+    other_dob = decide(
+        p(family="Okonkwo", dob=date(1983, 9, 21), address_line=home),
+        [_cand(p(address_line=home))],
+        MODEL,
+        verified_types=VERIFIED,
+    )
+    assert other_dob.outcome != "link"
