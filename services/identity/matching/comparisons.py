@@ -83,7 +83,9 @@ def birth_date_level(a: date | None, b: date | None) -> str | None:
     if abs((a - b).days) <= 3:
         return "near"
     if a.month == b.month and a.day == b.day:
-        return "near" if _one_typo(str(a.year), str(b.year)) else "else"
+        # A year typo, or a year off by one (1989 / 1990: two digits, one slip).
+        near_year = _one_typo(str(a.year), str(b.year)) or abs(a.year - b.year) == 1
+        return "near" if near_year else "else"
     same = (a.year == b.year) + (a.month == b.month) + (a.day == b.day)
     return "near" if same == 2 else "else"
 
