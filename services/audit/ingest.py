@@ -34,6 +34,9 @@ def arrival_of(event: CloudEvent) -> Arrival:
 
 
 class AuditIngest(EventConsumer):
+    # Bigger transactions: the head update, duplicate check and commit are paid per batch.
+    batch_records = 4000
+
     def __init__(
         self,
         db: Database,

@@ -56,6 +56,8 @@ class EventConsumer:
     gap_grace_seconds = 3.0
     # How long a partition's log must stay shorter than our offset before we call it lost.
     lost_log_grace_seconds = 1.0
+    # Records per batch (one transaction); a consumer whose batches are cheap per row may raise it.
+    batch_records = 1000
 
     def __init__(
         self,
@@ -305,7 +307,7 @@ class EventConsumer:
             group_id=f"{self.settings.kafka_topic_prefix}.{self.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=1000,
+            max_poll_records=self.batch_records,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             client_id=f"casebridge-{self.name}",
         )
@@ -338,7 +340,7 @@ class EventConsumer:
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         last_gap_check = 0.0
         while True:
-            batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_records)
             records = [r for tp in sorted(batches, key=str) for r in batches[tp]]
             if records:
                 try:
