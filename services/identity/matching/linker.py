@@ -7,7 +7,8 @@ Rules, in order:
    upper threshold, queued for review between the thresholds, and a new person below.
 3. guards: a pair whose verified identifiers of the same type differ, or whose given names,
    family names or dates of birth disagree entirely without an identifier that agrees (a new
-   surname is a question for a person unless the old one is given), is never linked
+   surname is a question for a person unless the old one is given, or the date of birth and
+   address both agree), is never linked
    automatically (twins, household members sharing a surname and an address): at most review;
    nor is a pair with no date of birth to compare unless identifier or address agree.
    Each guard can be switched off in configuration (CASEBRIDGE_IDENTITY_GUARDS).
@@ -65,17 +66,13 @@ def _guard(score: Score, conflict: bool, guards: frozenset[str]) -> str | None:
     """The first enabled guard that stops an automatic link, if any."""
     levels = {f.field: f.level for f in score.fields}
     identifier_agrees = levels["identifier"] in ("agree", "near")
-    # Same date of birth and same home: a name that disagrees is only evidence of another
-    # person in the twin pattern (same surname, another first name). A new surname (marriage,
-    # or a corrupted entry) with the same date of birth and home is not: households share one.
+    # A new surname (marriage, a corrupted entry) with the same date of birth and address is
+    # no evidence of another person: households share a surname. Another first name there
+    # is (twins), and so is a pair with both names different (a twin with the names swapped).
     same_dob_home = levels["birth_date"] == "exact" and levels["place"] == "address"
-    not_twins = same_dob_home and levels["family_name"] == "else"
     fired = [
         ("verified-identifier-differs", conflict),
-        (
-            "given-name-differs",
-            not identifier_agrees and levels["given_name"] == "else" and not not_twins,
-        ),
+        ("given-name-differs", not identifier_agrees and levels["given_name"] == "else"),
         (
             "family-name-differs",
             not identifier_agrees and levels["family_name"] == "else" and not same_dob_home,
