@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
 from services.consent import persons, revision
 from services.consent.decisions.schemas import DecisionRequest, RevisionOut
@@ -12,8 +14,8 @@ from services.consent.decisions.service import make_decision, validate
 from services.consent.models import PersonMerge
 from services.consent.policy.outcome import Decision
 from services.consent.refusals import refuse
-from services.consent.runtime import Runtime
-from shared.app import Context
+from services.consent.runtime import ConsentRuntime, Runtime
+from shared.app import Context, ServiceContext
 from shared.auth import Principal, ServiceCaller, require_roles
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden
@@ -25,12 +27,35 @@ Asker = Annotated[Principal, Depends(require_roles("service", "caseworker", "ig_
 
 
 @router.post("/decisions", response_model=Decision)
-def post_decision(
-    req: DecisionRequest, user: Asker, session: SessionDep, ctx: Context, runtime: Runtime
-) -> Decision:
+async def post_decision(
+    req: DecisionRequest, user: Asker, ctx: Context, runtime: Runtime
+) -> Response:
     """May the disclosing agency share these categories about the person with the recipient,
     for this purpose, now, and on what basis? Every answer is audited."""
+    # One thread-pool hop for the whole transaction (a sync session dependency and endpoint
+    # cost three), and the answer serialised once: it is built and checked as a Decision.
+    decision = await run_in_threadpool(_answer, req, user, ctx, runtime)
+    return Response(decision.model_dump_json(), media_type="application/json")
+
+
+def _answer(
+    req: DecisionRequest, user: Principal, ctx: ServiceContext, runtime: ConsentRuntime
+) -> Decision:
+    """The decision and its audit record in one transaction, committed before it is returned
+    (P3): a decision whose audit row cannot be committed raises instead."""
     recipient_type = validate(req)
+    with ctx.db.session() as session:
+        return _decide(session, req, user, ctx, runtime, recipient_type)
+
+
+def _decide(
+    session: Session,
+    req: DecisionRequest,
+    user: Principal,
+    ctx: ServiceContext,
+    runtime: ConsentRuntime,
+    recipient_type: str,
+) -> Decision:
     refusal = None
     if req.person_id is not None and not user.has("service"):
         refusal = Forbidden(
