@@ -9,6 +9,8 @@ from services.identity.models import ClientRecord, NewRecord
 from services.identity.pseudonyms import issue
 from services.identity.records import search as record_search
 from services.identity.records.schemas import (
+    BatchIn,
+    BatchOut,
     PersonView,
     RecordIn,
     RecordOut,
@@ -16,7 +18,7 @@ from services.identity.records.schemas import (
     SearchHit,
     SearchIn,
 )
-from services.identity.records.service import register
+from services.identity.records.service import Registration, clean_batch, register
 from services.identity.refusals import refuse
 from services.identity.runtime import Identity
 from shared.access_log import record_access
@@ -24,6 +26,7 @@ from shared.app import Context, Events
 from shared.auth import Caseworker, Principal
 from shared.db import SessionDep
 from shared.errors import NotFound, Unprocessable
+from shared.events.outbox import EventWriter
 
 router = APIRouter(prefix="/records", tags=["records"])
 
@@ -66,6 +69,27 @@ def own_record(
     return record
 
 
+def _registered(
+    session: SessionDep, events: EventWriter, user: Principal, done: Registration
+) -> dict[str, object]:
+    """The registration's audit record (same transaction) and its answer."""
+    record_access(
+        session,
+        events,
+        user,
+        action="identity.record.register",
+        resource=f"record/{done.record.id}",
+        person_id=done.link.person_id,
+        person_ref=done.pseudonym,
+        categories=["identity"],
+    )
+    return {
+        **_out(done.record, done.pseudonym),
+        "created": done.created,
+        "link": done.link.explanation,
+    }
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Registered)
 def register_record(
     body: RecordIn, user: Caseworker, ctx: Context, session: SessionDep, events: Events
@@ -85,21 +109,37 @@ def register_record(
         body=body,
         actor=user.sub,
     )
-    record_access(
-        session,
-        events,
-        user,
-        action="identity.record.register",
-        resource=f"record/{done.record.id}",
-        person_id=done.link.person_id,
-        person_ref=done.pseudonym,
-        categories=["identity"],
-    )
-    return {
-        **_out(done.record, done.pseudonym),
-        "created": done.created,
-        "link": done.link.explanation,
-    }
+    return _registered(session, events, user, done)
+
+
+@router.post("/batch", response_model=BatchOut)
+def register_batch(
+    body: BatchIn, user: Caseworker, ctx: Context, session: SessionDep, events: Events
+) -> dict[str, object]:
+    """Register (or update) up to 500 records of the caller's agency in one transaction: an
+    agency's onboarding or nightly feed.
+
+    All or nothing: every record is checked first, and one bad record is a 422 naming its
+    index and field, with nothing written. Then each is registered exactly as `POST /records`
+    would in the order sent (same decision, events and audit record; a record may link to an
+    earlier one of the same batch)."""
+    assert user.agency is not None
+    identity = Identity.of(ctx)
+    cleaned = clean_batch(body.records, identity.config)
+    out = []
+    for record, checked in zip(body.records, cleaned, strict=True):
+        done = register(
+            session,
+            events,
+            identity.config,
+            identity.secret,
+            agency=user.agency,
+            body=record,
+            actor=user.sub,
+            cleaned=checked,
+        )
+        out.append(_registered(session, events, user, done))
+    return {"records": out}
 
 
 @router.post("/search", response_model=list[SearchHit])

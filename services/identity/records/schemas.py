@@ -62,6 +62,23 @@ class Registered(RecordOut):
     link: dict[str, Any] = Field(description="The link decision and its explanation.")
 
 
+# Most records in one `POST /records/batch`: one transaction holds the write lock (SQLite) for
+# the whole batch, about a second at this size on two cores.
+MAX_BATCH = 500
+
+
+class BatchIn(BaseModel):
+    """An agency feed: records registered in this order, in one transaction."""
+
+    records: list[RecordIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchOut(BaseModel):
+    """One result per record, in the order sent; each as `POST /records` returns it."""
+
+    records: list[Registered]
+
+
 class PersonView(BaseModel):
     """The person behind a record, as the caller's agency sees it: its own records only."""
 
