@@ -267,10 +267,11 @@ def measure(backend: str, n: int, n_probes: int, n_regs: int, batch: int, tmp: P
         db.dispose()
 
 
-def measure_http(n: int, backend: str, tmp: Path) -> None:
-    """Registrations through the real HTTP endpoint (TestClient, in process): JWT check,
+def measure_http(n: int, backend: str, batch: int, tmp: Path) -> None:
+    """Registrations through the real HTTP endpoints (TestClient, in process): JWT check,
     validation, linking, audit record, commit before the response; the relay publishes to a
-    real (embedded) broker meanwhile."""
+    real (embedded) broker meanwhile. First n single `POST /records`, then n more records
+    (other people) as `POST /records/batch` of `batch` records each."""
     from casebridge.broker import EmbeddedBroker
     from shared.auth.tokens import mint_token
     from shared.settings import Settings
@@ -289,6 +290,7 @@ def measure_http(n: int, backend: str, tmp: Path) -> None:
             token = mint_token(settings, sub="bench", agency="housing", roles=["caseworker"])
             headers = {"Authorization": f"Bearer {token}"}
             records = probes(make_population(n, seed=9), n, seed=3)
+            fed = probes(make_population(n, seed=19), n, seed=13)
             with service_client("identity", settings) as client:
                 lat = []
                 t0 = time.perf_counter()
@@ -298,11 +300,26 @@ def measure_http(n: int, backend: str, tmp: Path) -> None:
                     assert r.status_code == 201, r.text
                     lat.append((time.perf_counter() - t) * 1000)
                 seconds = time.perf_counter() - t0
-            print(
-                f"\n== {backend}: HTTP POST /records, index growing from 0 to {n}\n"
-                f"  registration over HTTP               {fmt(percentiles(lat))}  "
-                f"{n / seconds:.0f}/s sustained"
-            )
+                print(
+                    f"\n== {backend}: HTTP, index growing from 0 to {2 * n} records\n"
+                    f"  POST /records, single call          {fmt(percentiles(lat))}  "
+                    f"{n / seconds:.0f}/s sustained"
+                )
+                if batch > 1:
+                    lat = []
+                    t0 = time.perf_counter()
+                    for start in range(0, n, batch):
+                        items = [b.model_dump(mode="json") for b in fed[start : start + batch]]
+                        t = time.perf_counter()
+                        r = client.post("/records/batch", json={"records": items}, headers=headers)
+                        assert r.status_code == 200, r.text
+                        lat.append((time.perf_counter() - t) * 1000)
+                    seconds = time.perf_counter() - t0
+                    print(
+                        f"  POST /records/batch of {batch}         per batch "
+                        f"{fmt(percentiles(lat))}  {n / seconds:.0f} records/s sustained "
+                        f"(batch path, not single-call)"
+                    )
     finally:
         broker.stop()
 
@@ -324,7 +341,7 @@ def main() -> None:
         for backend in args.backends.split(","):
             measure(backend, args.persons, args.probes, args.registrations, args.batch, Path(tmp))
             if args.http:
-                measure_http(args.http, backend, Path(tmp))
+                measure_http(args.http, backend, args.batch, Path(tmp))
     print(f"\npeak RSS {peak_rss_mb():.0f} MB")
 
 

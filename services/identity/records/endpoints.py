@@ -116,8 +116,8 @@ def register_record(
 def register_batch(
     body: BatchIn, user: Caseworker, ctx: Context, session: SessionDep, events: Events
 ) -> dict[str, object]:
-    """Register (or update) up to 500 records of the caller's agency in one transaction: an
-    agency's onboarding or nightly feed.
+    """Register (or update) up to `MAX_BATCH` (100) records of the caller's agency in one
+    transaction: an agency's onboarding or nightly feed.
 
     All or nothing: every record is checked first, and one bad record is a 422 naming its
     index and field, with nothing written. Then each is registered exactly as `POST /records`

@@ -155,3 +155,8 @@ def test_batch_size_is_limited(identity, as_, outbox_events):
     r = identity.post("/records/batch", json={"records": []}, headers=h)
     assert r.status_code == 422
     assert outbox_events("identity.record_registered.v1") == []
+    full = [record(f"H-{i}", given_name=f"Name{chr(65 + i % 26)}") for i in range(MAX_BATCH)]
+    r = identity.post("/records/batch", json={"records": full}, headers=h)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["records"]) == MAX_BATCH
+    assert len(outbox_events("identity.record_registered.v1")) == MAX_BATCH
