@@ -13,13 +13,17 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from opentelemetry import trace
 from opentelemetry.propagate import extract
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
 from shared.db import Database
@@ -41,6 +45,33 @@ Handler = Callable[[Session, CloudEvent], None]
 # A handler raising one of these rejects the event for good (it goes to dead_events);
 # anything else is treated as transient and the batch is retried.
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (ValidationError, Problem, ValueError)
+
+
+# One expanding parameter: `in_(ids)` would coerce every id into a bound literal per batch.
+_PROCESSED = select(processed_events.c.event_id).where(
+    processed_events.c.consumer == bindparam("consumer"),
+    processed_events.c.event_id.in_(bindparam("ids", expanding=True)),
+)
+_REMEMBERED = ("consumer", "event_id", "source", "sequence", "processed_at")
+
+
+@cache
+def _remember_sql(paramstyle: str) -> str:
+    mark = "?" if paramstyle == "qmark" else "%s"
+    names = ", ".join(processed_events.c[c].name for c in _REMEMBERED)
+    marks = ", ".join(mark for _ in _REMEMBERED)
+    return f"INSERT INTO {processed_events.name} ({names}) VALUES ({marks})"  # noqa: S608 - metadata names
+
+
+def _bind_processed_at(dialect: Dialect) -> Callable[[datetime], Any]:
+    """The column's own bind processing (SQLite's DATETIME text; the value itself elsewhere)."""
+    column_type = processed_events.c.processed_at.type
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _same
+
+
+def _same(value: datetime) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -96,14 +127,12 @@ class EventConsumer:
 
     # --- the machinery ---------------------------------------------------------------
     def _new_ids(self, session: Session, events: list[CloudEvent]) -> list[CloudEvent]:
-        ids = {e.id for e in events}
+        if not events:
+            return []
         seen = set(
-            session.execute(
-                select(processed_events.c.event_id).where(
-                    processed_events.c.consumer == self.name,
-                    processed_events.c.event_id.in_(ids),
-                )
-            ).scalars()
+            session.execute(_PROCESSED, {"consumer": self.name, "ids": [e.id for e in events]})
+            .scalars()
+            .all()
         )
         fresh: list[CloudEvent] = []
         for e in events:
@@ -115,19 +144,15 @@ class EventConsumer:
     def _remember(self, session: Session, events: list[CloudEvent]) -> None:
         if not events:
             return
-        now = utcnow()
-        session.execute(
-            insert(processed_events),
-            [
-                {
-                    "consumer": self.name,
-                    "event_id": e.id,
-                    "source": e.source,
-                    "sequence": e.sequence,
-                    "processed_at": now,
-                }
-                for e in events
-            ],
+        # One driver-level executemany of plain tuples: SQLAlchemy's executemany would build
+        # a parameter dict and run the datetime's bind processing for every row.
+        connection = session.connection()
+        dialect = connection.dialect
+        now = _bind_processed_at(dialect)(utcnow())
+        name = self.name
+        connection.exec_driver_sql(
+            _remember_sql(dialect.paramstyle),
+            [(name, e.id, e.source, e.sequence, now) for e in events],
         )
         top: dict[str, int] = {}
         for e in events:
