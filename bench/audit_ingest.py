@@ -52,6 +52,7 @@ from services.audit.ledger import (
 from services.audit.log import merkle
 from services.audit.log.rows import datetime_converter, insert_rows
 from services.audit.log.store import node_fetcher
+from services.audit.records import fields_of
 from services.audit.verify import verify_export
 from shared.access_log import AccessRecorded, Actor, Basis, ConsentRef
 from shared.collector import settle_heap
@@ -224,7 +225,12 @@ def populate(db: Database, entries: int, persons: int) -> float:
             append(
                 s,
                 (
-                    Arrival(str(uuid.uuid4()), source_of("referral"), None, record(i, persons, now))
+                    Arrival(
+                        str(uuid.uuid4()),
+                        source_of("referral"),
+                        None,
+                        fields_of(record(i, persons, now)),
+                    )
                     for i in range(done, done + n)
                 ),
             )

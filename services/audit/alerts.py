@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from services.audit.models import Alert
@@ -52,6 +51,10 @@ class AlertDraft:
     person_id: str | None = None
 
 
+# Built once: `insert(...).values(...)` per alert rebuilds the statement and its cache key.
+_INSERT_ALERT = Alert.__table__.insert()  # type: ignore[attr-defined]
+
+
 def raise_alert(session: Session, events: EventWriter, draft: AlertDraft) -> AlertRaised:
     """Record the alert and announce it, in the caller's transaction."""
     alert = AlertRaised(
@@ -63,16 +66,17 @@ def raise_alert(session: Session, events: EventWriter, draft: AlertDraft) -> Ale
         detail=draft.detail,
         raised_at=datetime.now(UTC),
     )
-    session.execute(
-        insert(Alert.__table__).values(  # type: ignore[attr-defined]
-            kind=alert.kind,
-            actor_sub=alert.actor_sub,
-            actor_agency=alert.actor_agency,
-            person_id=alert.person_id,
-            detail=alert.detail,
-            raised_at=alert.raised_at,
-            event_id=alert.alert_id,
-        )
+    session.connection().execute(
+        _INSERT_ALERT,
+        {
+            "kind": alert.kind,
+            "actor_sub": alert.actor_sub,
+            "actor_agency": alert.actor_agency,
+            "person_id": alert.person_id,
+            "detail": alert.detail,
+            "raised_at": alert.raised_at,
+            "event_id": alert.alert_id,
+        },
     )
     events.emit(session, alert, key=draft.person_id or draft.actor_sub or draft.kind)
     return alert

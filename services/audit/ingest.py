@@ -7,15 +7,13 @@ gap the base detects becomes an alert.
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from sqlmodel import Session
 
 from services.audit.alerts import AlertDraft, AlertRules, raise_alert
 from services.audit.ledger import Arrival, append
 from services.audit.persons import PERSON_UNMERGED, PERSONS_MERGED, follow_identity
+from services.audit.records import access_fields
 from services.audit.settings import AuditSettings
-from shared.access_log import AccessRecorded
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.events.consumer import EventConsumer, Gap
@@ -28,9 +26,7 @@ CONSUMER_NAME = "audit-ingest"
 
 
 def arrival_of(event: CloudEvent) -> Arrival:
-    record = AccessRecorded.model_validate(event.data)
-    record.occurred_at = record.occurred_at.astimezone(UTC)
-    return Arrival(event.id, event.source, event.sequence, record)
+    return Arrival(event.id, event.source, event.sequence, access_fields(event.data))
 
 
 class AuditIngest(EventConsumer):

@@ -19,7 +19,7 @@ from services.audit.log.chain import canonical, chain_hash, timestamp
 from services.audit.log.merkle import Frontier, leaf_hash
 from services.audit.log.rows import Row, datetime_converter, insert_rows
 from services.audit.models import AuditEntry, LogHead, MerkleNode
-from shared.access_log import AccessRecorded
+from services.audit.records import AccessFields
 from shared.db import is_sqlite
 
 HEAD_ID = 1
@@ -36,7 +36,7 @@ class Arrival:
     event_id: str
     source: str
     sequence: int | None
-    record: AccessRecorded
+    record: AccessFields
 
 
 @dataclass(frozen=True)
@@ -54,24 +54,31 @@ def entry_of(
     `recorded` is `timestamp(recorded_at)` when the caller has it already (a batch shares one).
     """
     r = arrival.record
+    actor = r["actor"]
+    basis = r.get("basis", {})
     return {
         "position": position,
         "event_id": arrival.event_id,
         "source": arrival.source,
         "sequence": arrival.sequence,
-        "service": r.service,
-        "action": r.action,
-        "resource": r.resource,
-        "decision": r.decision,
-        "actor": {"sub": r.actor.sub, "agency": r.actor.agency, "roles": list(r.actor.roles)},
-        "person_id": r.person_id,
-        "person_ref": r.person_ref,
-        "categories": list(r.categories),
-        "purpose": r.purpose,
-        "basis": r.basis.model_dump(mode="json"),
-        "reason": r.reason,
-        "trace_id": r.trace_id,
-        "occurred_at": timestamp(r.occurred_at),
+        "service": r["service"],
+        "action": r["action"],
+        "resource": r["resource"],
+        "decision": r["decision"],
+        "actor": {"sub": actor["sub"], "agency": actor["agency"], "roles": actor["roles"]},
+        "person_id": r.get("person_id"),
+        "person_ref": r.get("person_ref"),
+        "categories": r.get("categories", []),
+        "purpose": r.get("purpose"),
+        # Every field of Basis, defaults included, as `Basis.model_dump` gave them.
+        "basis": {
+            "consents": basis.get("consents", []),
+            "agreements": basis.get("agreements", []),
+            "break_glass": basis.get("break_glass"),
+        },
+        "reason": r.get("reason"),
+        "trace_id": r.get("trace_id"),
+        "occurred_at": timestamp(r["occurred_at"]),
         "recorded_at": recorded or timestamp(recorded_at),
     }
 
@@ -163,7 +170,7 @@ def row_tuple(
         canonical(entry["basis"]).decode(),
         entry["reason"],
         entry["trace_id"],
-        to_db(arrival.record.occurred_at.astimezone(UTC)),
+        to_db(arrival.record["occurred_at"]),
         recorded_at,
         leaf,
         chain,

@@ -37,7 +37,6 @@ class AuditEntry(Base, table=True):
         Index("ix_audit_entries_action", "action", "position"),
         Index("ix_audit_entries_decision", "decision", "position"),
         Index("ix_audit_entries_occurred", "occurred_at"),
-        Index("ix_audit_entries_source_seq", "source", "sequence"),
     )
 
     position: int = Field(
