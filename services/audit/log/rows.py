@@ -11,9 +11,9 @@ what is read back is exactly what SQLAlchemy would have written.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
@@ -35,7 +35,27 @@ def datetime_converter(table: Table, column: str, dialect: Dialect) -> Callable[
     """The column's bind processing for one datetime (identity where the driver takes it)."""
     # The dialect-specific processor (SQLite's DATETIME text), as SQLAlchemy's own executes use.
     process = table.c[column].type._cached_bind_processor(dialect)
-    return process if process is not None else _same
+    if process is None:
+        return _same
+    # SQLite's text is isoformat's with a space, cut before the offset: the same characters at
+    # a fifth of the cost per row. Used only if it spells these instants as the processor does.
+    if all(process(moment) == _iso_text(moment) for moment in _PROBES):
+        return _iso_text
+    return cast("Callable[[datetime], Any]", process)
+
+
+_PROBES = (
+    datetime(2026, 12, 3, 9, 5, 7, 123456, tzinfo=UTC),
+    datetime(1, 1, 1, 0, 0, 0, 0, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2026, 6, 1, 12, 0, 0, 5, tzinfo=timezone(timedelta(hours=2))),
+)
+
+
+def _iso_text(value: datetime) -> str:
+    if value.tzinfo is None:  # as UTCDateTime refuses them
+        raise ValueError("naive datetime given; use timezone-aware UTC")
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]
 
 
 def _same(value: datetime) -> Any:
