@@ -34,9 +34,9 @@ from services.identity.linking import evaluate
 from services.identity.matching.blocking import blocking_keys
 from services.identity.models import BlockingKey, ClientRecord, Person, Pseudonym, RecordIdentifier
 from services.identity.pseudonyms import pseudonym_of
+from services.identity.records.endpoints import audit_registration
 from services.identity.records.schemas import RecordIn
 from services.identity.records.service import clean, clean_batch, register
-from shared.access_log import record_access
 from shared.auth import Principal
 from shared.db import Database
 from shared.events.envelope import utcnow
@@ -124,20 +124,6 @@ def probes(people: list, count: int, seed: int, truth: list | None = None) -> li
                 truth.append(None)
         out.append(RecordIn.model_validate(as_body(rec)))
     return out
-
-
-def audit_registration(session, events, user, done) -> None:
-    """The endpoint's audit record of a registration (records/endpoints.py `_registered`)."""
-    record_access(
-        session,
-        events,
-        user,
-        action="identity.record.register",
-        resource=f"record/{done.record.id}",
-        person_id=done.link.person_id,
-        person_ref=done.pseudonym,
-        categories=["identity"],
-    )
 
 
 def measure(backend: str, n: int, n_probes: int, n_regs: int, batch: int, tmp: Path) -> None:

@@ -18,7 +18,7 @@ from services.identity.records.schemas import (
     SearchHit,
     SearchIn,
 )
-from services.identity.records.service import Registration, clean_batch, register
+from services.identity.records.service import Cleaned, Registration, clean_batch, register
 from services.identity.refusals import refuse
 from services.identity.runtime import Identity
 from shared.access_log import record_access
@@ -69,10 +69,10 @@ def own_record(
     return record
 
 
-def _registered(
+def audit_registration(
     session: SessionDep, events: EventWriter, user: Principal, done: Registration
-) -> dict[str, object]:
-    """The registration's audit record (same transaction) and its answer."""
+) -> None:
+    """A registration's audit record, in its transaction (P3)."""
     record_access(
         session,
         events,
@@ -83,6 +83,30 @@ def _registered(
         person_ref=done.pseudonym,
         categories=["identity"],
     )
+
+
+def _register_audited(
+    session: SessionDep,
+    events: EventWriter,
+    ctx: Context,
+    user: Principal,
+    body: RecordIn,
+    cleaned: Cleaned | None = None,
+) -> dict[str, object]:
+    """One registration of the caller's agency, audited, and its answer (single or batch)."""
+    assert user.agency is not None
+    identity = Identity.of(ctx)
+    done = register(
+        session,
+        events,
+        identity.config,
+        identity.secret,
+        agency=user.agency,
+        body=body,
+        actor=user.sub,
+        cleaned=cleaned,
+    )
+    audit_registration(session, events, user, done)
     return {
         **_out(done.record, done.pseudonym),
         "created": done.created,
@@ -98,18 +122,7 @@ def register_record(
 
     The response carries the person's pseudonym for this agency and the link decision with
     its explanation (field weights, total, thresholds, rule)."""
-    assert user.agency is not None
-    identity = Identity.of(ctx)
-    done = register(
-        session,
-        events,
-        identity.config,
-        identity.secret,
-        agency=user.agency,
-        body=body,
-        actor=user.sub,
-    )
-    return _registered(session, events, user, done)
+    return _register_audited(session, events, ctx, user, body)
 
 
 @router.post("/batch", response_model=BatchOut)
@@ -123,23 +136,13 @@ def register_batch(
     index and field, with nothing written. Then each is registered exactly as `POST /records`
     would in the order sent (same decision, events and audit record; a record may link to an
     earlier one of the same batch)."""
-    assert user.agency is not None
-    identity = Identity.of(ctx)
-    cleaned = clean_batch(body.records, identity.config)
-    out = []
-    for record, checked in zip(body.records, cleaned, strict=True):
-        done = register(
-            session,
-            events,
-            identity.config,
-            identity.secret,
-            agency=user.agency,
-            body=record,
-            actor=user.sub,
-            cleaned=checked,
-        )
-        out.append(_registered(session, events, user, done))
-    return {"records": out}
+    cleaned = clean_batch(body.records, Identity.of(ctx).config)
+    return {
+        "records": [
+            _register_audited(session, events, ctx, user, record, checked)
+            for record, checked in zip(body.records, cleaned, strict=True)
+        ]
+    }
 
 
 @router.post("/search", response_model=list[SearchHit])
