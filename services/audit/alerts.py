@@ -90,6 +90,17 @@ class _UserWindow:
     persons_alerted_at: datetime | None = None
 
 
+def _drop_seen_before(persons: dict[str, datetime], cutoff: datetime) -> None:
+    """Forget the front of a window kept in order of sighting, up to the first recent one."""
+    stale = []
+    for person, seen in persons.items():
+        if seen >= cutoff:
+            break
+        stale.append(person)
+    for person in stale:
+        del persons[person]
+
+
 class AlertRules:
     """Turns appended entries into alerts (thresholds from AuditSettings)."""
 
@@ -146,13 +157,22 @@ class AlertRules:
 
     def _person_read(self, actor: dict[str, Any], person: str, when: datetime) -> list[AlertDraft]:
         user = self.users.setdefault(actor["sub"], _UserWindow())
+        # Kept in order of last sighting, so the stale ones are at the front: re-reading a
+        # person moves them to the back.
+        user.persons.pop(person, None)
         user.persons[person] = when
-        if len(user.persons) < self.settings.many_persons_threshold:
+        threshold = self.settings.many_persons_threshold
+        if len(user.persons) < threshold:
             return []
         cutoff = when - self.persons_window
-        user.persons = {p: t for p, t in user.persons.items() if t >= cutoff}
+        _drop_seen_before(user.persons, cutoff)
         recent = user.persons_alerted_at and user.persons_alerted_at > cutoff
-        if len(user.persons) < self.settings.many_persons_threshold or recent:
+        if len(user.persons) < threshold or recent:
+            return []
+        # Sources interleave, so sightings are only nearly in time order: count exactly (this
+        # runs only when an alert is about to be raised, not for every read in a busy window).
+        user.persons = {p: t for p, t in user.persons.items() if t >= cutoff}
+        if len(user.persons) < threshold:
             return []
         user.persons_alerted_at = when
         detail = {
