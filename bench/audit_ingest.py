@@ -13,6 +13,7 @@ Figures, all in one run on one database backend:
     python -m bench.audit_ingest --events 20000 --entries 200000          # a few minutes
     python -m bench.audit_ingest --events 100000 --entries 1000000        # the issue's 1M
     python -m bench.audit_ingest --events 100000 --entries 10000000       # the issue's 10M
+    python -m bench.audit_ingest --events 100000 --ingest-base 1000000    # ingest into a 1M log
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from shared.access_log import AccessRecorded, Actor, Basis, ConsentRef
 from shared.collector import settle_heap
 from shared.db import Database
 from shared.events import CloudEvent, EventWriter
-from shared.events.envelope import source_of
+from shared.events.envelope import new_event_id, source_of
 from shared.events.kafka import ensure_topics
 from shared.migrations import upgrade
 from shared.settings import Settings
@@ -165,10 +166,11 @@ async def consume_until(consumer: AuditIngest, n: int) -> tuple[float, float, fl
     task = asyncio.create_task(consumer.run())
     t0, cpu0 = time.perf_counter(), time.process_time()
     first: float | None = None
+    start = consumer.appended
     try:
-        while consumer.appended < n:
+        while consumer.appended < start + n:
             await asyncio.sleep(0.02)
-            if first is None and consumer.appended:
+            if first is None and consumer.appended > start:
                 first = time.perf_counter()
         end, cpu = time.perf_counter(), time.process_time() - cpu0
     finally:
@@ -178,7 +180,8 @@ async def consume_until(consumer: AuditIngest, n: int) -> tuple[float, float, fl
 
 
 def ingest_bench(args: argparse.Namespace, tmp: Path, broker: EmbeddedBroker) -> None:
-    print(f"\n== ingest: {args.events} events from Kafka ({args.db})")
+    base = args.ingest_base
+    print(f"\n== ingest: {args.events} events from Kafka into a log of {base} entries ({args.db})")
     rates: dict[type, float] = {}
     for label, cls in (
         ("chained + Merkle (AuditIngest)", AuditIngest),
@@ -197,8 +200,11 @@ def ingest_bench(args: argparse.Namespace, tmp: Path, broker: EmbeddedBroker) ->
         with scratch_database(args.db, tmp, f"ingest_{cls.__name__.lower()}") as url:
             db = Database(url)
             upgrade(db, "audit")
+            if base:
+                populate(db, base, max(1, base // 200))
             writer = EventWriter("audit", settings.topic("audit"))
             consumer = cls(db, settings, writer)
+            consumer.appended = base  # the bare baselines number their rows from here
             settle_heap()  # as `casebridge serve` does before serving
             total, steady, cpu = asyncio.run(consume_until(consumer, args.events))
             db.dispose()
@@ -226,7 +232,7 @@ def populate(db: Database, entries: int, persons: int) -> float:
                 s,
                 (
                     Arrival(
-                        str(uuid.uuid4()),
+                        new_event_id(),
                         source_of("referral"),
                         None,
                         fields_of(record(i, persons, now)),
@@ -301,6 +307,9 @@ def main() -> None:
     parser.add_argument("--proofs", type=int, default=500)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--ingest-base", type=int, default=0, help="entries already in the log before ingest"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
