@@ -54,3 +54,11 @@ def scratch_database(backend: str, tmp: Path, name: str) -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def settle(db_url: str) -> None:
+    """After a bulk load on PostgreSQL: vacuum and analyse now, so that the measured phase sees
+    a database in its steady state instead of autovacuum catching up on a million fresh rows."""
+    if db_url.startswith("postgresql"):
+        with psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")

@@ -36,7 +36,7 @@ import httpx
 from sqlalchemy import insert, update
 from sqlmodel import select
 
-from bench.common import fmt, peak_rss_mb, percentiles, scratch_database
+from bench.common import fmt, peak_rss_mb, percentiles, scratch_database, settle
 from bench.consent_cedar import CedarDecider, consent_policy
 from bench.load import one_at_a_time, open_loop
 from casebridge.broker import EmbeddedBroker, free_port
@@ -373,6 +373,7 @@ def run(
         try:
             upgrade(db, "consent")
             load_s = load(db, args.persons, args.versions, args.agreements, args.seed)
+            settle(url)
             asks = questions(random.Random(args.seed + 1), args.persons, args.questions, db)
             result: dict[str, Any] = {"backend": backend, "load_seconds": load_s}
             result.update(in_memory(db, asks))

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # written by other processes (the CLI), at the cost of a write transaction each time.
     relay_interval_seconds: float = 0.25
     relay_batch_size: int = 500
+    # Before a claim that follows a wake or a part-full batch the relay lingers this long, so
+    # that commits arriving close together share one claim (Kafka's linger.ms, one level up):
+    # each claim is a locked write transaction competing with the requests for the database.
+    relay_linger_seconds: float = 0.005
 
     # JWT: verify with a JWKS URL or PEM public keys; mint (dev tokens, service tokens)
     # with the private key. Development generates a key pair under data_dir/keys.

@@ -183,7 +183,8 @@ class OutboxRelay:
                         async with asyncio.timeout(self.settings.relay_interval_seconds):
                             await self._wake.wait()
                     except TimeoutError:
-                        pass
+                        continue
+                    await asyncio.sleep(self.settings.relay_linger_seconds)
                     continue
                 with tracer.start_as_current_span("outbox.publish") as span:
                     span.set_attribute("messaging.batch.message_count", len(batch))
@@ -192,6 +193,8 @@ class OutboxRelay:
                 self.published += len(batch)
                 self.broker_ok = True
                 backoff = 0.2
+                if len(batch) < self.settings.relay_batch_size:
+                    await asyncio.sleep(self.settings.relay_linger_seconds)
             except asyncio.CancelledError:
                 if acked:
                     await asyncio.to_thread(self.mark_sent, acked)

@@ -10,8 +10,7 @@ from sqlmodel import Session
 
 from services.consent import persons, revision
 from services.consent.decisions.schemas import DecisionRequest, RevisionOut
-from services.consent.decisions.service import make_decision, validate
-from services.consent.models import PersonMerge
+from services.consent.decisions.service import PersonMerged, make_decision, validate
 from services.consent.policy.outcome import Decision
 from services.consent.refusals import refuse
 from services.consent.runtime import ConsentRuntime, Runtime
@@ -76,19 +75,6 @@ def _decide(
             person_ref=req.person,
         )
     person_id = req.person_id
-    if person_id is not None and session.get(PersonMerge, person_id) is not None:
-        refuse(
-            session,
-            ctx,
-            user,
-            Conflict(
-                "That person was merged into another; ask about the survivor.",
-                slug="person-merged",
-            ),
-            action="consent.decision",
-            resource="decision",
-            person_id=person_id,
-        )
     if person_id is None:
         assert req.person is not None
         try:
@@ -103,16 +89,31 @@ def _decide(
                 resource="decision",
                 person_ref=req.person,
             )
-    return make_decision(
-        session,
-        ctx.events,
-        runtime,
-        user,
-        req,
-        person_id=person_id,
-        recipient_type=recipient_type,
-        now=utcnow(),
-    )
+    try:
+        return make_decision(
+            session,
+            ctx.events,
+            runtime,
+            user,
+            req,
+            person_id=person_id,
+            recipient_type=recipient_type,
+            now=utcnow(),
+        )
+    except PersonMerged:
+        refuse(
+            session,
+            ctx,
+            user,
+            Conflict(
+                "That person was merged into another; ask about the survivor.",
+                slug="person-merged",
+            ),
+            action="consent.decision",
+            resource="decision",
+            person_id=person_id,
+            person_ref=req.person,
+        )
 
 
 @router.get("/revision", response_model=RevisionOut)

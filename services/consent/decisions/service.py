@@ -72,6 +72,11 @@ def active_grants(session: Session, person_id: str, now: datetime) -> list[t.Bre
     ]
 
 
+class PersonMerged(Exception):
+    """The person was merged into another: a decision about them would be about nobody (their
+    consents now live with the survivor), so it is refused, not denied."""
+
+
 def load_state(
     session: Session,
     runtime: ConsentRuntime,
@@ -81,15 +86,16 @@ def load_state(
     now: datetime,
 ) -> t.PolicyState:
     """The revision is read first, so the terms read after it are at least that current."""
-    snap = Snapshot(session)
-    marks = snap.marks()
-    index = runtime.agreements.get(session, marks.get(revision.AGREEMENTS, 0))
+    reads = Snapshot(session).read(person_id, now)
+    if reads.merged:
+        raise PersonMerged(person_id)
+    index = runtime.agreements.get(session, reads.marks.get(revision.AGREEMENTS, 0))
     return t.PolicyState(
-        revision=marks.get(revision.GLOBAL, 0),
-        consents=snap.consents(person_id),
-        objections=snap.objections(person_id),
+        revision=reads.marks.get(revision.GLOBAL, 0),
+        consents=reads.consents,
+        objections=reads.objections,
         agreements=index.between(disclosing, recipient),
-        grants=snap.grants(person_id, now),
+        grants=reads.grants,
     )
 
 
