@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from services.consent import revision
@@ -44,32 +43,6 @@ def validate(req: DecisionRequest) -> str:
     recipient = vocab.agency(req.recipient_agency)
     assert recipient is not None
     return recipient.type
-
-
-def active_grants(session: Session, person_id: str, now: datetime) -> list[t.BreakGlassGrant]:
-    g = BreakGlassGrant.__table__  # type: ignore[attr-defined]
-    rows = session.execute(
-        select(
-            g.c.id,
-            g.c.disclosing_agency,
-            g.c.recipient_agency,
-            g.c.purpose,
-            g.c.categories,
-            g.c.until,
-        ).where(g.c.person_id == person_id, g.c.until > now)
-    ).all()
-    return [
-        t.BreakGlassGrant(
-            grant_id=r.id,
-            person_id=person_id,
-            disclosing_agency=r.disclosing_agency,
-            recipient_agency=r.recipient_agency,
-            purpose=r.purpose,
-            categories=tuple(r.categories),
-            until=r.until,
-        )
-        for r in rows
-    ]
 
 
 class PersonMerged(Exception):
