@@ -214,7 +214,7 @@ def _health_router() -> APIRouter:
         joined = all(c["joined"] for c in checks["consumers"].values())
         ready = checks["database"]["ok"] and checks["broker"]["ok"] and joined
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
+            {"service": ctx.name, "status": "ready" if ready else "unavailable", "checks": checks},
             status_code=200 if ready else 503,
         )
 

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from casebridge.broker import EmbeddedBroker, free_port
+from casebridge.broker import EmbeddedBroker, free_ports
 from shared.auth.tokens import mint_token
 from shared.settings import SERVICES, Settings
 
@@ -138,7 +138,7 @@ class RunningSystem:
         self.settings = settings
         self.services = services
         self.extra_env = extra_env or {}
-        self.ports = {s: free_port() for s in SERVICES}
+        self.ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def url(self, service: str) -> str:
@@ -188,9 +188,11 @@ class RunningSystem:
             log = Path(self.settings.data_dir) / "logs" / f"{name}.log"
             pytest.fail(f"{name} exited:\n{log.read_text()[-3000:]}")
         try:
-            return httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
+            ready = httpx.get(f"{self.url(name)}/readyz", timeout=2)
         except httpx.HTTPError:
             return False
+        # Whoever answers must be the service started here, not another process on the port.
+        return ready.status_code == 200 and ready.json().get("service") == name
 
     def stop(self) -> None:
         for p in self.processes.values():

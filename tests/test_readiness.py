@@ -13,6 +13,7 @@ def test_every_ready_service_has_joined_all_its_consumer_groups(system):
     for name in SERVICES:
         ready = httpx.get(f"{system.url(name)}/readyz", timeout=5)
         assert ready.status_code == 200, name
+        assert ready.json()["service"] == name
         consumers = ready.json()["checks"]["consumers"]
         assert all(c["joined"] and c["connected"] for c in consumers.values()), (name, consumers)
         joined += len(consumers)
