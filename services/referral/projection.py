@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MERGED = "identity.persons_merged.v1"
 UNMERGED = "identity.person_unmerged.v1"
+# The consent service's event families that speak about bases; its access records do not.
+POLICY_FAMILIES = frozenset({"consent", "objection", "agreement"})
 
 
 class ReferralProjection(EventConsumer):
@@ -41,6 +43,9 @@ class ReferralProjection(EventConsumer):
         self.wake = wake
         self.delay = delay
         self.identities = identity_cache(ctx)
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in (MERGED, UNMERGED) or event_type.split(".")[0] in POLICY_FAMILIES
 
     def process(self, records: list[ConsumerRecord]) -> int:
         if self.delay:

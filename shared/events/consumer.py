@@ -117,6 +117,17 @@ class EventConsumer:
         for event in events:
             self.handle(session, event)
 
+    def wants(self, event_type: str) -> bool:
+        """Whether to act on events of this type. Records of other types are passed over
+        before any transaction (a handlers mapping wants its own types; otherwise all)."""
+        return not self.handlers or event_type in self.handlers
+
+    @property
+    def sees_whole_sequence(self) -> bool:
+        """Only a consumer that passes nothing over can tell a lost event from a skipped one,
+        so only such a consumer keeps watermarks and looks for gaps."""
+        return not self.handlers and type(self).wants is EventConsumer.wants
+
     def handle(self, session: Session, event: CloudEvent) -> None:
         handler = self.handlers.get(event.type)
         if handler is None:
@@ -154,6 +165,8 @@ class EventConsumer:
             _remember_sql(dialect.paramstyle),
             [(name, e.id, e.source, e.sequence, now) for e in events],
         )
+        if not self.sees_whole_sequence:
+            return
         top: dict[str, int] = {}
         for e in events:
             if e.sequence is not None:
@@ -339,6 +352,12 @@ class EventConsumer:
         consumer.subscribe(self.topics, listener=_CountAssignments(self, consumer))
         return consumer
 
+    def _wanted(self, record: ConsumerRecord) -> bool:
+        for key, value in record.headers or ():
+            if key == "ce_type":
+                return self.wants(value.decode(errors="replace"))
+        return True  # no type header: decode it, and dead-letter it if it is no event
+
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         total, now = 0, time.monotonic()
         for tp in consumer.assignment():
@@ -366,7 +385,7 @@ class EventConsumer:
         last_gap_check = 0.0
         while True:
             batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_records)
-            records = [r for tp in sorted(batches, key=str) for r in batches[tp]]
+            records = [r for tp in sorted(batches, key=str) for r in batches[tp] if self._wanted(r)]
             if records:
                 try:
                     self.processed += await asyncio.to_thread(self.process, records)
@@ -375,11 +394,12 @@ class EventConsumer:
                     for tp, msgs in batches.items():
                         consumer.seek(tp, msgs[0].offset)
                     raise
+            if batches:
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items()}
                 await consumer.commit(offsets)
             await self._update_lag(consumer)
             now = time.monotonic()
-            if self.lag == 0 and now - last_gap_check > 1.0:
+            if self.sees_whole_sequence and self.lag == 0 and now - last_gap_check > 1.0:
                 last_gap_check = now
                 await asyncio.to_thread(self.check_gaps, now)
 

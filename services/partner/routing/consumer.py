@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import event as sa_event
 from sqlmodel import Session
 
+from services.partner.routing.concerns import DELIVERABLE_TYPES
 from services.partner.routing.fanout import route_events
 from services.partner.routing.pseudonyms import Pseudonyms, identity_fetch
 from shared.app import ServiceContext
@@ -28,6 +29,9 @@ class PartnerRouter(EventConsumer):
         )
         self.pseudonyms = Pseudonyms(identity_fetch(ctx))
         self.wake = wake
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in DELIVERABLE_TYPES
 
     def handle_batch(self, session: Session, events: list[CloudEvent]) -> None:
         if route_events(session, events, self.pseudonyms):
