@@ -126,7 +126,7 @@ class EventConsumer:
     def sees_whole_sequence(self) -> bool:
         """Only a consumer that passes nothing over can tell a lost event from a skipped one,
         so only such a consumer keeps watermarks and looks for gaps."""
-        return not self.handlers and type(self).wants is EventConsumer.wants
+        return type(self).wants is EventConsumer.wants and not self.handlers
 
     def handle(self, session: Session, event: CloudEvent) -> None:
         handler = self.handlers.get(event.type)
