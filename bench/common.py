@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import uuid
@@ -34,6 +35,15 @@ def fmt(stats: dict[str, float]) -> str:
         f"n={int(stats['n'])} p50={stats['p50']:.2f}ms p99={stats['p99']:.2f}ms "
         f"max={stats['max']:.2f}ms"
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb() -> float:

@@ -61,7 +61,7 @@ def running_system(backend: str, env: dict[str, str] | None = None) -> Iterator[
         )
         system = RunningSystem(settings).start()
         stack.callback(system.stop)
-        driver = Driver(system, settings)
+        driver = Driver(system, settings, broker_pid=broker.process.pid if broker.process else None)
         stack.callback(driver.http.close)
         try:
             yield driver
@@ -74,9 +74,15 @@ def running_system(backend: str, env: dict[str, str] | None = None) -> Iterator[
 
 
 class Driver:
-    def __init__(self, system: RunningSystem, settings: Settings) -> None:
+    def __init__(
+        self, system: RunningSystem, settings: Settings, broker_pid: int | None = None
+    ) -> None:
         self.system = system
         self.settings = settings
+        # Every process of the system, for CPU accounting (PostgreSQL's own are not ours).
+        self.pids = {name: p.pid for name, p in system.processes.items()}
+        if broker_pid is not None:
+            self.pids["broker"] = broker_pid
         self.http = httpx.Client(timeout=30)
         self._tokens: dict[tuple[str, str | None], dict[str, str]] = {}
 

@@ -1,7 +1,8 @@
 """Referral throughput end to end: referrals created and read per second over HTTP, with the
 identity resolution, the consent decision, the re-check at each read and the audit record,
 beside a baseline doing the same writes and reads without those steps (bench.referral_baseline,
-same tables, same token check, same transaction per request). The ratio is their cost.
+same tables, same token check, same transaction per request). The ratio is their cost, in
+throughput, latency and CPU per operation summed over every process of the system.
 
     python -m bench.referral_throughput --referrals 200 --concurrency 4 --db sqlite
     python -m bench.referral_throughput --referrals 5000 --concurrency 8 --db postgresql  # full
@@ -18,9 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bench.common import fmt, peak_rss_mb, percentiles
+from bench.common import cpu_seconds, fmt, peak_rss_mb, percentiles
 from bench.referral_common import Driver, postgres_databases, running_system
 from casebridge.broker import free_port
+
+# Long enough for the relays and consumers to finish what a phase set going.
+SETTLE_SECONDS = 1.5
 
 
 def timed_calls(
@@ -48,28 +52,49 @@ def timed_calls(
     return [ms for ms, _ in results], n / elapsed, [r for _, r in results]
 
 
-def full_path(
-    d: Driver, n: int, persons: int, concurrency: int
-) -> dict[str, tuple[list[float], float]]:
+Phase = tuple[list[float], float, dict[str, float]]  # latencies, throughput, CPU ms per op
+
+
+def timed_phase(
+    pids: dict[str, int],
+    n: int,
+    concurrency: int,
+    call: Callable[[httpx.Client, int], httpx.Response],
+) -> tuple[Phase, list[httpx.Response]]:
+    """`timed_calls`, and the CPU each process spent per call, including the asynchronous work
+    the calls caused (relays, consumers), which is given SETTLE_SECONDS to finish."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    lat, tput, rs = timed_calls(n, concurrency, call)
+    time.sleep(SETTLE_SECONDS)
+    cpu = {name: (cpu_seconds(pid) - before[name]) * 1000 / n for name, pid in pids.items()}
+    return (lat, tput, cpu), rs
+
+
+def full_path(d: Driver, n: int, persons: int, concurrency: int) -> dict[str, Phase]:
     people = []
     for i in range(persons):
         p = d.register("housing", i)
         d.consent("housing", p, ["council-asc"])
         people.append(p)
-    lat, tput, rs = timed_calls(
-        n, concurrency, lambda h, i: d.refer("housing", people[i % persons], "council-asc", h)
+    time.sleep(SETTLE_SECONDS)
+    out, rs = {}, []
+    out["create"], rs = timed_phase(
+        d.pids,
+        n,
+        concurrency,
+        lambda h, i: d.refer("housing", people[i % persons], "council-asc", h),
     )
     assert all(r.json()["status"] == "sent" for r in rs)
     ids = [r.json()["id"] for r in rs]
-    out = {"create": (lat, tput)}
     for label in ("read (first)", "read (repeat)"):
-        lat, tput, rs = timed_calls(n, concurrency, lambda h, i: d.read("council-asc", ids[i], h))
+        out[label], rs = timed_phase(
+            d.pids, n, concurrency, lambda h, i: d.read("council-asc", ids[i], h)
+        )
         assert all(r.json()["details"] for r in rs)
-        out[label] = (lat, tput)
     return out
 
 
-def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, tuple[list[float], float]]:
+def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, Phase]:
     port = free_port()
     url = f"sqlite:///{d.settings.data_dir}/baseline.db" if db == "sqlite" else db
     proc = subprocess.Popen(  # noqa: S603
@@ -108,16 +133,22 @@ def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, tuple[li
                 "health.summary": {"summary": "Type 2 diabetes."},
             },
         }
-        lat, tput, rs = timed_calls(
-            n, concurrency, lambda h, i: h.post(f"{base}/referrals", json=body, headers=sender)
+        pids = {"baseline": proc.pid}
+        out, rs = {}, []
+        out["create"], rs = timed_phase(
+            pids,
+            n,
+            concurrency,
+            lambda h, i: h.post(f"{base}/referrals", json=body, headers=sender),
         )
         ids = [r.json()["id"] for r in rs]
-        out = {"create": (lat, tput)}
         for label in ("read (first)", "read (repeat)"):
-            lat, tput, _ = timed_calls(
-                n, concurrency, lambda h, i: h.get(f"{base}/referrals/{ids[i]}", headers=recipient)
+            out[label], _ = timed_phase(
+                pids,
+                n,
+                concurrency,
+                lambda h, i: h.get(f"{base}/referrals/{ids[i]}", headers=recipient),
             )
-            out[label] = (lat, tput)
         return out
     finally:
         proc.terminate()
@@ -149,15 +180,19 @@ def main() -> None:
         f"concurrency {args.concurrency}"
     )
     for step in ("create", "read (first)", "read (repeat)"):
-        (flat, ftput), (blat, btput) = full[step], base[step]
+        (flat, ftput, fcpu), (blat, btput, bcpu) = full[step], base[step]
         fp, bp = percentiles(flat), percentiles(blat)
+        ftotal, btotal = sum(fcpu.values()), sum(bcpu.values())
+        split = ", ".join(f"{k} {v:.1f}" for k, v in sorted(fcpu.items(), key=lambda kv: -kv[1]))
         print(f"  {step}")
         print(f"    full path : {ftput:7.1f}/s  {fmt(fp)}")
         print(f"    baseline  : {btput:7.1f}/s  {fmt(bp)}")
         print(
             f"    cost ratio: throughput {btput / ftput:.2f}x, "
-            f"p50 {fp['p50'] / bp['p50']:.2f}x, p99 {fp['p99'] / bp['p99']:.2f}x"
+            f"p50 {fp['p50'] / bp['p50']:.2f}x, p99 {fp['p99'] / bp['p99']:.2f}x, "
+            f"CPU {ftotal / btotal:.2f}x"
         )
+        print(f"    CPU per op: full {ftotal:.1f} ms ({split}), baseline {btotal:.1f} ms")
     print(f"  peak memory (bench process): {peak_rss_mb():.0f} MiB")
 
 
