@@ -25,6 +25,7 @@ from casebridge.broker import free_port
 
 # Long enough for the relays and consumers to finish what a phase set going.
 SETTLE_SECONDS = 1.5
+IDLE_SECONDS = 3.0
 
 
 def timed_calls(
@@ -55,18 +56,32 @@ def timed_calls(
 Phase = tuple[list[float], float, dict[str, float]]  # latencies, throughput, CPU ms per op
 
 
+def idle_cpu(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds per second each process spends doing nothing (polling the broker and the
+    outbox), measured over IDLE_SECONDS: subtracted from a phase so it counts only its work."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    time.sleep(IDLE_SECONDS)
+    return {name: (cpu_seconds(pid) - before[name]) / IDLE_SECONDS for name, pid in pids.items()}
+
+
 def timed_phase(
     pids: dict[str, int],
+    idle: dict[str, float],
     n: int,
     concurrency: int,
     call: Callable[[httpx.Client, int], httpx.Response],
 ) -> tuple[Phase, list[httpx.Response]]:
-    """`timed_calls`, and the CPU each process spent per call, including the asynchronous work
-    the calls caused (relays, consumers), which is given SETTLE_SECONDS to finish."""
+    """`timed_calls`, and the CPU each process spent per call beyond idling, including the
+    asynchronous work the calls caused (relays, consumers), given SETTLE_SECONDS to finish."""
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    start = time.perf_counter()
     lat, tput, rs = timed_calls(n, concurrency, call)
     time.sleep(SETTLE_SECONDS)
-    cpu = {name: (cpu_seconds(pid) - before[name]) * 1000 / n for name, pid in pids.items()}
+    wall = time.perf_counter() - start
+    cpu = {
+        name: max(0.0, cpu_seconds(pid) - before[name] - idle[name] * wall) * 1000 / n
+        for name, pid in pids.items()
+    }
     return (lat, tput, cpu), rs
 
 
@@ -77,9 +92,11 @@ def full_path(d: Driver, n: int, persons: int, concurrency: int) -> dict[str, Ph
         d.consent("housing", p, ["council-asc"])
         people.append(p)
     time.sleep(SETTLE_SECONDS)
+    idle = idle_cpu(d.pids)
     out, rs = {}, []
     out["create"], rs = timed_phase(
         d.pids,
+        idle,
         n,
         concurrency,
         lambda h, i: d.refer("housing", people[i % persons], "council-asc", h),
@@ -88,7 +105,7 @@ def full_path(d: Driver, n: int, persons: int, concurrency: int) -> dict[str, Ph
     ids = [r.json()["id"] for r in rs]
     for label in ("read (first)", "read (repeat)"):
         out[label], rs = timed_phase(
-            d.pids, n, concurrency, lambda h, i: d.read("council-asc", ids[i], h)
+            d.pids, idle, n, concurrency, lambda h, i: d.read("council-asc", ids[i], h)
         )
         assert all(r.json()["details"] for r in rs)
     return out
@@ -134,9 +151,11 @@ def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, Phase]:
             },
         }
         pids = {"baseline": proc.pid}
+        idle = idle_cpu(pids)
         out, rs = {}, []
         out["create"], rs = timed_phase(
             pids,
+            idle,
             n,
             concurrency,
             lambda h, i: h.post(f"{base}/referrals", json=body, headers=sender),
@@ -145,6 +164,7 @@ def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, Phase]:
         for label in ("read (first)", "read (repeat)"):
             out[label], _ = timed_phase(
                 pids,
+                idle,
                 n,
                 concurrency,
                 lambda h, i: h.get(f"{base}/referrals/{ids[i]}", headers=recipient),
