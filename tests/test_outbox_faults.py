@@ -37,6 +37,7 @@ class Recorder(EventConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.seen: list[tuple[str, int]] = []
+        self.batches: list[int] = []
         self._lock = threading.Lock()
 
     def handle_batch(self, session: Session, events: list[CloudEvent]) -> None:
@@ -46,6 +47,7 @@ class Recorder(EventConsumer):
         session.info.setdefault("applied", []).extend(batch)
         with self._lock:
             self.seen.extend(batch)
+            self.batches.append(len(batch))
 
 
 KEYS = [f"person-{i}" for i in range(5)]
@@ -210,3 +212,26 @@ async def test_events_lost_by_a_restart_are_reported_as_a_gap(rig):
         gaps = await asyncio.to_thread(consumer.gaps)
         await asyncio.sleep(0.2)
     assert [(g["first_missing"], g["last_missing"]) for g in gaps] == [(11, 20)]
+
+
+async def test_a_lingering_consumer_takes_a_trickle_of_events_in_one_transaction(rig, settings):
+    broker, writer, _, _, _ = rig
+    s = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap})
+    lingering = Recorder(
+        "linger-probe", [s.topic("identity")], Database(s.database_url_for("audit")), s
+    )
+    lingering.linger_seconds = 1.5
+    task = asyncio.create_task(lingering.run())
+    try:
+        await until(lambda: lingering.assignments > 0)
+        for _ in range(5):  # five commits, five relay publishes, a few ms apart
+            await asyncio.to_thread(writer.write, 1)
+            await asyncio.sleep(0.02)
+        await until(lambda: len(lingering.seen) == 5)
+        assert_exactly_once_in_order(lingering.seen, writer)
+        # Without the linger each event would be a transaction of its own.
+        assert len(lingering.batches) <= 2, lingering.batches
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        lingering.db.dispose()

@@ -42,7 +42,9 @@ class AuditIngest(EventConsumer):
     ) -> None:
         super().__init__(CONSUMER_NAME, all_topics(settings), db, settings)
         self.events = events
-        self.rules = AlertRules(audit_settings or AuditSettings())
+        audit_settings = audit_settings or AuditSettings()
+        self.rules = AlertRules(audit_settings)
+        self.linger_seconds = audit_settings.ingest_linger_seconds
         self.appended = 0
         self.on_gap = self.report_gap
 

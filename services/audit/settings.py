@@ -13,6 +13,9 @@ class AuditSettings(BaseSettings):
     # Signed checkpoints: how often the background job signs a new tree head, and the
     # Ed25519 key (PEM, PKCS#8). Development generates one under data_dir/keys.
     checkpoint_interval_seconds: float = 30.0
+    # How long ingest waits after a part-full fetch for more events to chain in the same
+    # transaction: a trickle of single events costs a transaction (and a tree update) each.
+    ingest_linger_seconds: float = 0.05
     signing_key_file: Path | None = None
 
     # Clients see the agency and role of whoever accessed their data; the official's own

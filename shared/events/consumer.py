@@ -89,6 +89,9 @@ class EventConsumer:
     lost_log_grace_seconds = 1.0
     # Records per batch (one transaction); a consumer whose batches are cheap per row may raise it.
     batch_records = 1000
+    # After a part-full fetch, wait this long for more before the transaction, so that a
+    # trickle of events shares one (Kafka's linger.ms, consumer side). Costs that much latency.
+    linger_seconds = 0.0
 
     def __init__(
         self,
@@ -352,6 +355,17 @@ class EventConsumer:
         consumer.subscribe(self.topics, listener=_CountAssignments(self, consumer))
         return consumer
 
+    async def _linger(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        room = self.batch_records - sum(len(records) for records in batches.values())
+        if room <= 0:
+            return
+        await asyncio.sleep(self.linger_seconds)
+        more = await consumer.getmany(timeout_ms=0, max_records=room)
+        for tp, records in more.items():
+            batches.setdefault(tp, []).extend(records)  # fetched after: still in order
+
     def _wanted(self, record: ConsumerRecord) -> bool:
         for key, value in record.headers or ():
             if key == "ce_type":
@@ -385,6 +399,8 @@ class EventConsumer:
         last_gap_check = 0.0
         while True:
             batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_records)
+            if self.linger_seconds and batches:
+                await self._linger(consumer, batches)
             records = [r for tp in sorted(batches, key=str) for r in batches[tp] if self._wanted(r)]
             if records:
                 try:
