@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import MetaData, func, select
 
 from shared.auth.tokens import TokenVerifier, mint_token
@@ -171,10 +170,6 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
         description=spec.description,
         version="0.1.0",
         lifespan=lifespan,
-        # instrument_app traces each request once, named by its route. FastAPI's own
-        # telemetry would trace it again, with a span per dependency and per serialisation,
-        # plus metrics and logs nobody reads: a third of a request's CPU.
-        telemetry=NO_NATIVE_TELEMETRY,
     )
     install_problem_handlers(app)
     instrument_app(app, settings)
@@ -182,14 +177,6 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     return app
-
-
-NO_NATIVE_TELEMETRY: TelemetryConfig = {
-    "tracing": False,
-    "metrics": False,
-    "logs": False,
-    "operation_spans": False,
-}
 
 
 def _health_router() -> APIRouter:
