@@ -54,6 +54,8 @@ def timed_calls(
 
 
 Phase = tuple[list[float], float, dict[str, float]]  # latencies, throughput, CPU ms per op
+Call = Callable[[httpx.Client, int], httpx.Response]
+STEPS = ("create", "read (first)", "read (repeat)")
 
 
 def idle_cpu(pids: dict[str, int]) -> dict[str, float]:
@@ -69,7 +71,7 @@ def timed_phase(
     idle: dict[str, float],
     n: int,
     concurrency: int,
-    call: Callable[[httpx.Client, int], httpx.Response],
+    call: Call,
 ) -> tuple[Phase, list[httpx.Response]]:
     """`timed_calls`, and the CPU each process spent per call beyond idling, including the
     asynchronous work the calls caused (relays, consumers), given SETTLE_SECONDS to finish."""
@@ -85,6 +87,26 @@ def timed_phase(
     return (lat, tput, cpu), rs
 
 
+def create_then_read(
+    pids: dict[str, int],
+    n: int,
+    concurrency: int,
+    create: Call,
+    read: Callable[[httpx.Client, str], httpx.Response],
+) -> tuple[dict[str, Phase], dict[str, list[httpx.Response]]]:
+    """The three timed steps the full path and the baseline share: n creates, then every
+    created referral read twice; each step's figures and responses."""
+    idle = idle_cpu(pids)
+    out, responses = {}, {}
+    out["create"], responses["create"] = timed_phase(pids, idle, n, concurrency, create)
+    ids = [r.json()["id"] for r in responses["create"]]
+    for label in STEPS[1:]:
+        out[label], responses[label] = timed_phase(
+            pids, idle, n, concurrency, lambda h, i: read(h, ids[i])
+        )
+    return out, responses
+
+
 def full_path(d: Driver, n: int, persons: int, concurrency: int) -> dict[str, Phase]:
     people = []
     for i in range(persons):
@@ -92,22 +114,15 @@ def full_path(d: Driver, n: int, persons: int, concurrency: int) -> dict[str, Ph
         d.consent("housing", p, ["council-asc"])
         people.append(p)
     time.sleep(SETTLE_SECONDS)
-    idle = idle_cpu(d.pids)
-    out, rs = {}, []
-    out["create"], rs = timed_phase(
+    out, responses = create_then_read(
         d.pids,
-        idle,
         n,
         concurrency,
         lambda h, i: d.refer("housing", people[i % persons], "council-asc", h),
+        lambda h, referral_id: d.read("council-asc", referral_id, h),
     )
-    assert all(r.json()["status"] == "sent" for r in rs)
-    ids = [r.json()["id"] for r in rs]
-    for label in ("read (first)", "read (repeat)"):
-        out[label], rs = timed_phase(
-            d.pids, idle, n, concurrency, lambda h, i: d.read("council-asc", ids[i], h)
-        )
-        assert all(r.json()["details"] for r in rs)
+    assert all(r.json()["status"] == "sent" for r in responses["create"])
+    assert all(r.json()["details"] for step in STEPS[1:] for r in responses[step])
     return out
 
 
@@ -150,25 +165,13 @@ def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, Phase]:
                 "health.summary": {"summary": "Type 2 diabetes."},
             },
         }
-        pids = {"baseline": proc.pid}
-        idle = idle_cpu(pids)
-        out, rs = {}, []
-        out["create"], rs = timed_phase(
-            pids,
-            idle,
+        out, _ = create_then_read(
+            {"baseline": proc.pid},
             n,
             concurrency,
             lambda h, i: h.post(f"{base}/referrals", json=body, headers=sender),
+            lambda h, referral_id: h.get(f"{base}/referrals/{referral_id}", headers=recipient),
         )
-        ids = [r.json()["id"] for r in rs]
-        for label in ("read (first)", "read (repeat)"):
-            out[label], _ = timed_phase(
-                pids,
-                idle,
-                n,
-                concurrency,
-                lambda h, i: h.get(f"{base}/referrals/{ids[i]}", headers=recipient),
-            )
         return out
     finally:
         proc.terminate()
@@ -199,7 +202,7 @@ def main() -> None:
         f"referral throughput on {args.db}: {args.referrals} referrals, "
         f"concurrency {args.concurrency}"
     )
-    for step in ("create", "read (first)", "read (repeat)"):
+    for step in STEPS:
         (flat, ftput, fcpu), (blat, btput, bcpu) = full[step], base[step]
         fp, bp = percentiles(flat), percentiles(blat)
         ftotal, btotal = sum(fcpu.values()), sum(bcpu.values())
