@@ -56,6 +56,7 @@ class MatchModel:
     upper: float = 12.0
     lower: float = 4.0
     weights: dict[str, dict[str, float]] = field(init=False)
+    _parts: dict[str, dict[str | None, FieldWeight]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.weights = {
@@ -65,13 +66,17 @@ class MatchModel:
             }
             for f, levels in FIELD_LEVELS.items()
         }
+        # Every (field, level) has one FieldWeight, built here once: weigh runs for every
+        # candidate, and building six frozen dataclasses per pair cost more than comparing.
+        self._parts = {
+            f: {None: FieldWeight(f, None, 0.0)}
+            | {level: FieldWeight(f, level, w) for level, w in levels.items()}
+            for f, levels in self.weights.items()
+        }
 
     def weigh(self, vector: dict[str, str | None]) -> tuple[float, tuple[FieldWeight, ...]]:
-        parts = tuple(
-            FieldWeight(f, level, self.weights[f][level] if level is not None else 0.0)
-            for f, level in vector.items()
-        )
-        return sum(p.weight for p in parts), parts
+        parts = tuple([self._parts[f][level] for f, level in vector.items()])
+        return sum([p.weight for p in parts]), parts
 
     def score(self, a: Profile, b: Profile) -> Score:
         """Score a pair, also trying given and family names the other way round."""
