@@ -27,6 +27,36 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 
+# Built once: the relay claims a batch after every commit that wrote an event, and building
+# these statements (and their cache keys) each time cost more than running them.
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("rows", expanding=True)))
+    .values(sent_at=bindparam("now"))
+)
+_SEQUENCE = select(event_sequence.c.value).where(event_sequence.c.source == bindparam("src"))
+_SEQUENCE_LOCKED = _SEQUENCE.with_for_update()
+_FRESH = (
+    select(outbox.c.id)
+    .where(outbox.c.sequence.is_(None))
+    .order_by(outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_NUMBER = update(outbox).where(outbox.c.id == bindparam("row")).values(sequence=bindparam("number"))
+_NEW_SEQUENCE = event_sequence.insert()
+_ADVANCE_SEQUENCE = (
+    update(event_sequence)
+    .where(event_sequence.c.source == bindparam("src"))
+    .values(value=bindparam("upto"))
+)
+_NUMBERED = (
+    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.sequence)
+    .where(outbox.c.sent_at.is_(None), outbox.c.sequence.is_not(None))
+    .order_by(outbox.c.sequence)
+    .limit(bindparam("limit"))
+)
+
+
 @dataclass(frozen=True)
 class PendingEvent:
     row_id: int
@@ -57,49 +87,25 @@ class OutboxRelay:
         One transaction a round: on SQLite every transaction holds the service's one write
         lock, which the requests are waiting for.
         """
-        limit = self.settings.relay_batch_size
+        limit = {"limit": self.settings.relay_batch_size}
         with self.db.session() as s:
+            conn = s.connection()
             if sent:
-                s.execute(update(outbox).where(outbox.c.id.in_(sent)).values(sent_at=utcnow()))
-            lock = select(event_sequence.c.value).where(event_sequence.c.source == self.source)
-            if not is_sqlite(self.db.engine):
-                lock = lock.with_for_update()
-            current = s.execute(lock).scalar()
-            fresh = (
-                s.execute(
-                    select(outbox.c.id)
-                    .where(outbox.c.sequence.is_(None))
-                    .order_by(outbox.c.id)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
+                conn.execute(_MARK_SENT, {"rows": list(sent), "now": utcnow()})
+            lock = _SEQUENCE if is_sqlite(self.db.engine) else _SEQUENCE_LOCKED
+            current = conn.execute(lock, {"src": self.source}).scalar()
+            fresh = conn.execute(_FRESH, limit).scalars().all()
             if fresh:
                 start = current or 0
-                s.execute(
-                    update(outbox)
-                    .where(outbox.c.id == bindparam("row"))
-                    .values(sequence=bindparam("number")),
-                    [{"row": r, "number": start + n} for n, r in enumerate(fresh, start=1)],
+                conn.execute(
+                    _NUMBER, [{"row": r, "number": start + n} for n, r in enumerate(fresh, start=1)]
                 )
-                value = start + len(fresh)
+                upto = start + len(fresh)
                 if current is None:
-                    s.execute(event_sequence.insert().values(source=self.source, value=value))
+                    conn.execute(_NEW_SEQUENCE, {"source": self.source, "value": upto})
                 else:
-                    s.execute(
-                        update(event_sequence)
-                        .where(event_sequence.c.source == self.source)
-                        .values(value=value)
-                    )
-            rows = s.execute(
-                select(
-                    outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.sequence
-                )
-                .where(outbox.c.sent_at.is_(None), outbox.c.sequence.is_not(None))
-                .order_by(outbox.c.sequence)
-                .limit(limit)
-            ).all()
+                    conn.execute(_ADVANCE_SEQUENCE, {"src": self.source, "upto": upto})
+            rows = conn.execute(_NUMBERED, limit).all()
         pending = []
         for r in rows:
             envelope = CloudEvent.model_validate_json(r.envelope)
@@ -109,7 +115,7 @@ class OutboxRelay:
 
     def mark_sent(self, row_ids: list[int]) -> None:
         with self.db.session() as s:
-            s.execute(update(outbox).where(outbox.c.id.in_(row_ids)).values(sent_at=utcnow()))
+            s.connection().execute(_MARK_SENT, {"rows": row_ids, "now": utcnow()})
 
     async def producer(self) -> AIOKafkaProducer:
         if self._producer is None:
