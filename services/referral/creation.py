@@ -46,15 +46,14 @@ def create_referral(
 
     shared = permitted_sections(requested, decision.permitted)
     referral = _new_referral(user, body, person_id, requested, shared, decision)
-    session.add(referral)
-    session.flush()
+    session.add(referral)  # its id is set already; one flush writes it all, parents first
     for category in shared:
         session.add(
             ReferralSection(
                 referral_id=referral.id, category=category, fields=body.details[category]
             )
         )
-    queries.replace_bases(session, referral.id, basis_keys(decision.bases))
+    queries.add_bases(session, referral.id, basis_keys(decision.bases))
     queries.add_change(
         session,
         referral,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlmodel import Session, col
 
 from services.referral.models import (
@@ -25,19 +25,35 @@ Side = Literal["inbox", "outbox"]
 
 
 def get_referral(session: Session, referral_id: str, *, lock: bool = False) -> Referral | None:
-    query = select(Referral).where(col(Referral.id) == referral_id)
-    if lock and session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    return session.execute(query).scalars().first()
+    """Always read from the database (never the session's memory), locked on PostgreSQL."""
+    pg_lock = lock and session.get_bind().dialect.name != "sqlite"
+    return session.get(Referral, referral_id, populate_existing=True, with_for_update=pg_lock)
+
+
+# Built once: every read runs them, and building a statement and its cache key each time
+# cost more than the SQL.
+_SECTIONS = select(ReferralSection).where(
+    col(ReferralSection.referral_id) == bindparam("referral_id")
+)
+_SECTIONS_IN = _SECTIONS.where(
+    col(ReferralSection.category).in_(bindparam("categories", expanding=True))
+)
+_HISTORY = (
+    select(ReferralChange)
+    .where(col(ReferralChange.referral_id) == bindparam("referral_id"))
+    .order_by(col(ReferralChange.id))
+)
 
 
 def sections_of(
     session: Session, referral_id: str, categories: Iterable[str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    query = select(ReferralSection).where(col(ReferralSection.referral_id) == referral_id)
-    if categories is not None:
-        query = query.where(col(ReferralSection.category).in_(list(categories)))
-    return {s.category: s.fields for s in session.execute(query).scalars()}
+    if categories is None:
+        rows = session.execute(_SECTIONS, {"referral_id": referral_id})
+    else:
+        params = {"referral_id": referral_id, "categories": list(categories)}
+        rows = session.execute(_SECTIONS_IN, params)
+    return {s.category: s.fields for s in rows.scalars()}
 
 
 def delete_sections(session: Session, referral_id: str, categories: Iterable[str]) -> None:
@@ -53,6 +69,12 @@ def replace_bases(
     session: Session, referral_id: str, keys: Iterable[tuple[str, str, int | None]]
 ) -> None:
     session.execute(delete(ReferralBasis).where(col(ReferralBasis.referral_id) == referral_id))
+    add_bases(session, referral_id, keys)
+
+
+def add_bases(
+    session: Session, referral_id: str, keys: Iterable[tuple[str, str, int | None]]
+) -> None:
     for kind, basis_id, version in keys:
         session.add(
             ReferralBasis(referral_id=referral_id, kind=kind, basis_id=basis_id, version=version)
@@ -60,13 +82,7 @@ def replace_bases(
 
 
 def history_of(session: Session, referral_id: str) -> list[ReferralChange]:
-    return list(
-        session.execute(
-            select(ReferralChange)
-            .where(col(ReferralChange.referral_id) == referral_id)
-            .order_by(col(ReferralChange.id))
-        ).scalars()
-    )
+    return list(session.execute(_HISTORY, {"referral_id": referral_id}).scalars())
 
 
 def add_change(
