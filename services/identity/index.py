@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, func, or_, select
+from sqlalchemy import BindParameter, Text, bindparam, cast, delete, func, or_, select
 from sqlmodel import Session, col
 
 from services.identity.config import IdentitySettings
@@ -66,13 +67,19 @@ def profile_of(config: IdentitySettings, row: Any) -> Profile:
     return make_profile(
         given_name=row.given_name,
         family_name=row.family_name,
-        other_names=row.other_names or (),
+        other_names=_json(row.other_names) or (),
         birth_date=row.birth_date,
         sex=row.sex,
         postcode=parse_postcode(postcode, config.formats) if postcode else None,
         address_line=row.address_line,
-        identifiers=row.identifiers or {},
+        identifiers=_json(row.identifiers) or {},
     )
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value; the candidate query reads them as text, so that only the rows
+    whose profile is not cached pay for decoding (see `_CANDIDATE_COLUMNS`)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 _INSERT_KEYS = table(BlockingKey).insert()
@@ -161,11 +168,26 @@ _RANKED = (
         )
     )
 )
-_CANDIDATES = select(*PROFILE_COLUMNS).where(
+# The JSON columns are read as text, decoded (`_json`) only when the profile is not cached:
+# decoding two JSON documents for every candidate row cost a quarter of the query.
+_CANDIDATE_COLUMNS = (
+    col(ClientRecord.id),
+    col(ClientRecord.person_id),
+    col(ClientRecord.given_name),
+    col(ClientRecord.family_name),
+    cast(col(ClientRecord.other_names), Text).label("other_names"),
+    col(ClientRecord.birth_date),
+    col(ClientRecord.sex),
+    col(ClientRecord.postcode),
+    col(ClientRecord.address_line),
+    cast(col(ClientRecord.identifiers), Text).label("identifiers"),
+    col(ClientRecord.version),
+)
+_CANDIDATES = select(*_CANDIDATE_COLUMNS).where(
     col(ClientRecord.id).in_(_RANKED.order_by(_SHARED.desc(), _SMALLEST).limit(bindparam("limit")))
 )
 _AGENCY_CANDIDATES = (
-    select(*PROFILE_COLUMNS)
+    select(*_CANDIDATE_COLUMNS)
     .where(col(ClientRecord.id).in_(_RANKED), col(ClientRecord.agency) == bindparam("agency"))
     .limit(bindparam("limit"))
 )
