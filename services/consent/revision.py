@@ -7,6 +7,9 @@ projection can prove it is current for the person it is about to disclose.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
@@ -50,11 +53,11 @@ def current(session: Session, *scopes: str) -> dict[str, int]:
     return {s: found.get(s, 0) for s in scopes}
 
 
-def for_person(session: Session, person_id: str) -> dict[str, int]:
-    """`revision` (global) and `person_revision`: the latest change to the person or any
-    agreement."""
-    marks = current(session, GLOBAL, AGREEMENTS, person_scope(person_id))
+def for_persons(session: Session, person_ids: Iterable[str]) -> dict[str, Any]:
+    """`revision` (global) and, per person, the latest change to them or to any agreement."""
+    ids = list(dict.fromkeys(person_ids))
+    marks = current(session, GLOBAL, AGREEMENTS, *map(person_scope, ids))
     return {
         "revision": marks[GLOBAL],
-        "person_revision": max(marks[AGREEMENTS], marks[person_scope(person_id)]),
+        "person_revisions": {p: max(marks[AGREEMENTS], marks[person_scope(p)]) for p in ids},
     }

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from services.referral.freshness import revision_batcher
 from services.referral.identity_cache import identity_cache
 from services.referral.models import Referral
 from services.referral.rules import Decision
@@ -112,12 +113,18 @@ def pseudonym_for_cached(ctx: ServiceContext, agency: str, person_id: str) -> st
 
 
 def person_revision(ctx: ServiceContext, person_id: str) -> int:
-    """The consent revision of the latest change affecting this person (or any agreement)."""
-    r = _get(ctx, "consent", "GET", "/revision", params={"person_id": person_id})
+    """The consent revision of the latest change affecting this person (or any agreement),
+    asked after this call began; concurrent reads share one call (see freshness)."""
+    return revision_batcher(ctx, lambda persons: person_revisions(ctx, persons)).revision(person_id)
+
+
+def person_revisions(ctx: ServiceContext, person_ids: list[str]) -> dict[str, int]:
+    r = _get(ctx, "consent", "GET", "/revision", params={"person_id": person_ids})
     if r.status_code != 200:
         raise _unavailable("consent", r)
     try:
-        return int(r.json()["person_revision"])
+        answers = r.json()["person_revisions"]
+        return {p: int(answers[p]) for p in person_ids}
     except (KeyError, TypeError, ValueError) as exc:
         raise _unavailable("consent", r) from exc
 

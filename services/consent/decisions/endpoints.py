@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import StringConstraints
 from sqlmodel import Session
 
 from services.consent import persons, revision
@@ -21,6 +22,8 @@ from shared.errors import Conflict, Forbidden
 from shared.events.envelope import utcnow
 
 router = APIRouter(tags=["decisions"])
+
+MAX_REVISION_PERSONS = 100
 
 Asker = Annotated[Principal, Depends(require_roles("service", "caseworker", "ig_officer"))]
 
@@ -116,9 +119,14 @@ def _decide(
         )
 
 
+PersonIds = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=64)]],
+    Query(min_length=1, max_length=MAX_REVISION_PERSONS),
+]
+
+
 @router.get("/revision", response_model=RevisionOut)
-def get_revision(
-    user: ServiceCaller, session: SessionDep, person_id: str = Query(min_length=1, max_length=64)
-) -> RevisionOut:
-    """How current the policy state is, overall and for one person (P6)."""
-    return RevisionOut(**revision.for_person(session, person_id))
+def get_revision(user: ServiceCaller, session: SessionDep, person_id: PersonIds) -> RevisionOut:
+    """How current the policy state is, overall and for each person asked (P6). Several
+    persons in one call, so a service checking many reads at once asks once."""
+    return RevisionOut(**revision.for_persons(session, person_id))

@@ -31,6 +31,6 @@ class DecisionRequest(BaseModel):
 
 class RevisionOut(BaseModel):
     revision: int = Field(description="The global policy revision.")
-    person_revision: int = Field(
-        description="The latest change affecting the person or any agreement."
+    person_revisions: dict[str, int] = Field(
+        description="Per person asked: the latest change affecting them or any agreement."
     )

@@ -191,8 +191,13 @@ def test_break_glass_needs_a_justification_grants_a_window_and_raises_an_alert(c
 
 def test_revision_moves_with_each_change_and_per_person(consent, token):
     svc = auth(token("service", None))
-    r = consent.get("/revision", params={"person_id": P1}, headers=svc)
-    assert r.json() == {"revision": 0, "person_revision": 0}
+
+    def revisions(*persons):
+        r = consent.get("/revision", params={"person_id": list(persons)}, headers=svc)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    assert revisions(P1) == {"revision": 0, "person_revisions": {P1: 0}}
     assert (
         consent.get(
             "/revision", params={"person_id": P1}, headers=auth(token("caseworker"))
@@ -200,20 +205,39 @@ def test_revision_moves_with_each_change_and_per_person(consent, token):
         == 403
     )
     seed_consent(consent, P1)
-    after_p1 = consent.get("/revision", params={"person_id": P1}, headers=svc).json()
+    after_p1 = revisions(P1)
     seed_consent(consent, P2)
-    assert consent.get("/revision", params={"person_id": P1}, headers=svc).json() == {
+    # one call answers for several persons, each with their own latest change
+    assert revisions(P1, P2, P1) == {
         "revision": after_p1["revision"] + 1,
-        "person_revision": after_p1["person_revision"],
+        "person_revisions": {
+            P1: after_p1["person_revisions"][P1],
+            P2: after_p1["revision"] + 1,
+        },
     }
-    assert (
-        consent.get("/revision", params={"person_id": P2}, headers=svc).json()["person_revision"]
-        == after_p1["revision"] + 1
-    )
     granted = outbox_events(consent, "consent.granted.v1")
     assert [e["data"]["revision"] for e in granted] == [1, 2]
     d = ask(consent, token)
     assert d["revision"] == 2
+
+
+def test_revision_refuses_no_person_too_many_or_a_malformed_one(consent, token):
+    svc = auth(token("service", None))
+    for params in (
+        {},
+        {"person_id": ""},
+        {"person_id": "x" * 65},
+        {"person_id": [f"p{i}" for i in range(101)]},
+    ):
+        r = consent.get("/revision", params=params, headers=svc)
+        assert r.status_code == 422, (params, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert (
+        consent.get(
+            "/revision", params={"person_id": [f"p{i}" for i in range(100)]}, headers=svc
+        ).status_code
+        == 200
+    )
 
 
 def test_expiry_takes_effect_at_its_time_without_the_sweep(consent, token):
