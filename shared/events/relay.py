@@ -174,6 +174,17 @@ class OutboxRelay:
         async with asyncio.timeout(15):
             await asyncio.gather(*futures)
 
+    async def _wait_for_work(self) -> None:
+        """Until a commit wakes the relay (then a linger, to gather its neighbours) or the
+        interval passes."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel.
+        try:
+            async with asyncio.timeout(self.settings.relay_interval_seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            return
+        await asyncio.sleep(self.settings.relay_linger_seconds)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         backoff = 0.2
@@ -184,13 +195,7 @@ class OutboxRelay:
                 batch = await asyncio.to_thread(self.claim_batch, acked)
                 acked = []
                 if not batch:
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel.
-                    try:
-                        async with asyncio.timeout(self.settings.relay_interval_seconds):
-                            await self._wake.wait()
-                    except TimeoutError:
-                        continue
-                    await asyncio.sleep(self.settings.relay_linger_seconds)
+                    await self._wait_for_work()
                     continue
                 with tracer.start_as_current_span("outbox.publish") as span:
                     span.set_attribute("messaging.batch.message_count", len(batch))
@@ -200,7 +205,10 @@ class OutboxRelay:
                 self.broker_ok = True
                 backoff = 0.2
                 if len(batch) < self.settings.relay_batch_size:
-                    await asyncio.sleep(self.settings.relay_linger_seconds)
+                    # Caught up. The acknowledged rows are marked sent by the next claim, made
+                    # when more events arrive (or after the interval): one transaction per
+                    # round instead of a second, empty one just to mark them.
+                    await self._wait_for_work()
             except asyncio.CancelledError:
                 if acked:
                     await asyncio.to_thread(self.mark_sent, acked)
