@@ -170,18 +170,9 @@ _RANKED = (
 )
 # The JSON columns are read as text, decoded (`_json`) only when the profile is not cached:
 # decoding two JSON documents for every candidate row cost a quarter of the query.
-_CANDIDATE_COLUMNS = (
-    col(ClientRecord.id),
-    col(ClientRecord.person_id),
-    col(ClientRecord.given_name),
-    col(ClientRecord.family_name),
-    cast(col(ClientRecord.other_names), Text).label("other_names"),
-    col(ClientRecord.birth_date),
-    col(ClientRecord.sex),
-    col(ClientRecord.postcode),
-    col(ClientRecord.address_line),
-    cast(col(ClientRecord.identifiers), Text).label("identifiers"),
-    col(ClientRecord.version),
+_JSON_COLUMNS = {"other_names", "identifiers"}
+_CANDIDATE_COLUMNS = tuple(
+    cast(c, Text).label(c.key) if c.key in _JSON_COLUMNS else c for c in PROFILE_COLUMNS
 )
 _CANDIDATES = select(*_CANDIDATE_COLUMNS).where(
     col(ClientRecord.id).in_(_RANKED.order_by(_SHARED.desc(), _SMALLEST).limit(bindparam("limit")))
