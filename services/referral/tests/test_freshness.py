@@ -7,6 +7,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from services.referral.freshness import RevisionBatcher
 from shared.errors import Unavailable
@@ -103,3 +106,37 @@ def test_a_call_carries_at_most_max_batch_persons():
         consent.hold.set()
         assert [f.result(5) for f in [first, *rest]] == [0] * 5
     assert [len(c) for c in consent.calls] == [1, 2, 2]
+
+
+def test_the_shared_call_is_traced_under_its_sender_and_linked_to_every_read_it_served():
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("test")
+    consent = Consent()
+    batcher = RevisionBatcher(consent.fetch, tracer=tracer)
+
+    def read(name: str, person: str) -> int:
+        with tracer.start_as_current_span(name):
+            return batcher.revision(person)
+
+    consent.hold.clear()
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(read, "read 0", "p1")
+        assert consent.entered.wait(5)
+        later = [pool.submit(read, f"read {i}", "p2") for i in (1, 2)]
+        wait_for_waiters(batcher, 2)
+        consent.hold.set()
+        assert [f.result(5) for f in [first, *later]] == [0, 0, 0]
+    reads = {s.name: s for s in spans.get_finished_spans() if s.name.startswith("read")}
+    checks = [s for s in spans.get_finished_spans() if s.name == "consent revision check"]
+    linked = [{link.context.span_id for link in c.links} for c in checks]
+    assert linked == [
+        {reads["read 0"].context.span_id},
+        {reads["read 1"].context.span_id, reads["read 2"].context.span_id},
+    ]
+    senders = {s.context.span_id: s for s in reads.values()}
+    for check, served in zip(checks, linked, strict=True):
+        assert check.parent is not None and check.parent.span_id in served  # one of its reads
+        assert check.context.trace_id == senders[check.parent.span_id].context.trace_id
+    assert [c.attributes["casebridge.reads"] for c in checks] == [1, 2]
