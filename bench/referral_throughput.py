@@ -1,8 +1,10 @@
 """Referral throughput end to end: referrals created and read per second over HTTP, with the
 identity resolution, the consent decision, the re-check at each read and the audit record,
-beside a baseline doing the same writes and reads without those steps (bench.referral_baseline,
-same tables, same token check, same transaction per request). The ratio is their cost, in
-throughput, latency and CPU per operation summed over every process of the system.
+beside baselines doing the same writes and reads without those steps (bench.referral_baseline,
+same tables, same token check, same transaction per request): `bare` (a plain app: no tracing,
+no events) and `service` (the service stack: tracing, the outbox relay and the referral.sent
+event, the same response). The ratios are their cost, in throughput, latency and CPU per
+operation summed over every process involved.
 
     python -m bench.referral_throughput --referrals 200 --concurrency 4 --db sqlite
     python -m bench.referral_throughput --referrals 5000 --concurrency 8 --db postgresql  # full
@@ -16,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import httpx
 
@@ -56,6 +59,9 @@ def timed_calls(
 Phase = tuple[list[float], float, dict[str, float]]  # latencies, throughput, CPU ms per op
 Call = Callable[[httpx.Client, int], httpx.Response]
 STEPS = ("create", "read (first)", "read (repeat)")
+# bench.referral_baseline's stacks: a plain app, and the service stack without the decision
+# and audit steps (tracing, outbox relay, the referral.sent event, the same response).
+STACKS = ("bare", "service")
 
 
 def idle_cpu(pids: dict[str, int]) -> dict[str, float]:
@@ -126,30 +132,25 @@ def full_path(d: Driver, n: int, persons: int, concurrency: int) -> dict[str, Ph
     return out
 
 
-def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, Phase]:
+def baseline(d: Driver, db: str, n: int, concurrency: int, stack: str) -> dict[str, Phase]:
+    """The same writes and reads on a baseline server (bench.referral_baseline) of `stack`."""
     port = free_port()
-    url = f"sqlite:///{d.settings.data_dir}/baseline.db" if db == "sqlite" else db
-    proc = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "bench.referral_baseline",
-            "--port",
-            str(port),
-            "--db",
-            url,
-            "--data-dir",
-            str(d.settings.data_dir),
-        ]
-    )
+    url = f"sqlite:///{d.settings.data_dir}/baseline-{stack}.db" if db == "sqlite" else db
+    command = [sys.executable, "-m", "bench.referral_baseline", "--port", str(port)]
+    command += ["--db", url, "--data-dir", str(d.settings.data_dir), "--stack", stack]
+    command += ["--kafka", d.settings.kafka_bootstrap_servers]
+    command += ["--topic-prefix", f"{d.settings.kafka_topic_prefix}-baseline"]
+    proc = subprocess.Popen(command)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        ready = f"{base}/readyz" if stack == "service" else f"{base}/docs"
+        for _ in range(300):
             try:
-                httpx.get(f"{base}/docs", timeout=1)
-                break
+                if httpx.get(ready, timeout=1).status_code == 200:
+                    break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         sender, recipient = (
             d.headers("caseworker", "housing"),
             d.headers("caseworker", "council-asc"),
@@ -165,8 +166,11 @@ def baseline(d: Driver, db: str, n: int, concurrency: int) -> dict[str, Phase]:
                 "health.summary": {"summary": "Type 2 diabetes."},
             },
         }
+        pids = {"baseline": proc.pid}
+        if stack == "service" and "broker" in d.pids:
+            pids["broker"] = d.pids["broker"]  # it carries the service baseline's events
         out, _ = create_then_read(
-            {"baseline": proc.pid},
+            pids,
             n,
             concurrency,
             lambda h, i: h.post(f"{base}/referrals", json=body, headers=sender),
@@ -190,32 +194,35 @@ def main() -> None:
 
     with running_system(args.db) as d:
         full = full_path(d, args.referrals, args.persons, args.concurrency)
-        if args.db == "postgresql":
-            with postgres_databases() as template:
-                base = baseline(
-                    d, template.replace("{service}", "referral"), args.referrals, args.concurrency
-                )
-        else:
-            base = baseline(d, args.db, args.referrals, args.concurrency)
+        bases = {}
+        for stack in STACKS:
+            with ExitStack() as stack_dbs:
+                db = args.db
+                if args.db == "postgresql":
+                    db = stack_dbs.enter_context(postgres_databases()).replace(
+                        "{service}", "referral"
+                    )
+                bases[stack] = baseline(d, db, args.referrals, args.concurrency, stack)
 
     print(
         f"referral throughput on {args.db}: {args.referrals} referrals, "
         f"concurrency {args.concurrency}"
     )
     for step in STEPS:
-        (flat, ftput, fcpu), (blat, btput, bcpu) = full[step], base[step]
-        fp, bp = percentiles(flat), percentiles(blat)
-        ftotal, btotal = sum(fcpu.values()), sum(bcpu.values())
+        flat, ftput, fcpu = full[step]
+        fp, ftotal = percentiles(flat), sum(fcpu.values())
         split = ", ".join(f"{k} {v:.1f}" for k, v in sorted(fcpu.items(), key=lambda kv: -kv[1]))
         print(f"  {step}")
-        print(f"    full path : {ftput:7.1f}/s  {fmt(fp)}")
-        print(f"    baseline  : {btput:7.1f}/s  {fmt(bp)}")
-        print(
-            f"    cost ratio: throughput {btput / ftput:.2f}x, "
-            f"p50 {fp['p50'] / bp['p50']:.2f}x, p99 {fp['p99'] / bp['p99']:.2f}x, "
-            f"CPU {ftotal / btotal:.2f}x"
-        )
-        print(f"    CPU per op: full {ftotal:.1f} ms ({split}), baseline {btotal:.1f} ms")
+        print(f"    full path        : {ftput:7.1f}/s  {fmt(fp)}  CPU {ftotal:.1f} ms ({split})")
+        for stack in STACKS:
+            blat, btput, bcpu = bases[stack][step]
+            bp, btotal = percentiles(blat), sum(bcpu.values())
+            print(
+                f"    {stack + ' baseline':<17}: {btput:7.1f}/s  {fmt(bp)}  CPU {btotal:.1f} ms; "
+                f"full path costs: throughput {btput / ftput:.2f}x, "
+                f"p50 {fp['p50'] / bp['p50']:.2f}x, p99 {fp['p99'] / bp['p99']:.2f}x, "
+                f"CPU {ftotal / btotal:.2f}x"
+            )
     print(f"  peak memory (bench process): {peak_rss_mb():.0f} MiB")
 
 
