@@ -151,6 +151,8 @@ def baseline(d: Driver, db: str, n: int, concurrency: int, stack: str) -> dict[s
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        else:
+            raise SystemExit(f"the {stack} baseline never became ready")
         sender, recipient = (
             d.headers("caseworker", "housing"),
             d.headers("caseworker", "council-asc"),
@@ -176,6 +178,10 @@ def baseline(d: Driver, db: str, n: int, concurrency: int, stack: str) -> dict[s
             lambda h, i: h.post(f"{base}/referrals", json=body, headers=sender),
             lambda h, referral_id: h.get(f"{base}/referrals/{referral_id}", headers=recipient),
         )
+        if stack == "service":  # its events really went to the broker, as the service's do
+            unsent = httpx.get(ready).json()["checks"]["outbox"]["unsent"]
+            if unsent:
+                raise SystemExit(f"the service baseline left {unsent} events unsent")
         return out
     finally:
         proc.terminate()
