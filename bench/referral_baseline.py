@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI
 from sqlmodel import Session
 
 from services.referral import queries
-from services.referral.events import ReferralSent
+from services.referral.creation import announce
 from services.referral.models import Referral, ReferralSection, metadata
 from services.referral.schemas import ReferralIn, ReferralOut
 from services.referral.views import referral_view
@@ -113,21 +113,7 @@ def service_app(settings: Settings) -> FastAPI:
         body: ReferralIn, user: Caseworker, session: SessionDep, events: Events
     ) -> ReferralOut:
         referral = store(session, user, body)
-        events.emit(
-            session,
-            ReferralSent(
-                referral_id=referral.id,
-                from_agency=referral.from_agency,
-                to_agency=referral.to_agency,
-                person_id=referral.person_id,
-                purpose=referral.purpose,
-                urgency=referral.urgency,
-                categories=referral.shared_categories,
-                revision=0,
-            ),
-            key=referral.person_id,
-            subject=f"referral/{referral.id}",
-        )
+        announce(session, events, referral)
         return view(session, referral, "sender", body.details)
 
     @router.get("/referrals/{referral_id}", response_model=ReferralOut)

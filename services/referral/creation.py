@@ -64,21 +64,7 @@ def create_referral(
         revision=decision.revision,
     )
     if shared:
-        events.emit(
-            session,
-            ReferralSent(
-                referral_id=referral.id,
-                from_agency=referral.from_agency,
-                to_agency=referral.to_agency,
-                person_id=person_id,
-                purpose=referral.purpose,
-                urgency=referral.urgency,
-                categories=shared,
-                revision=decision.revision,
-            ),
-            key=person_id,
-            subject=f"referral/{referral.id}",
-        )
+        announce(session, events, referral)
     record_access(
         session,
         events,
@@ -94,6 +80,25 @@ def create_referral(
         reason=None if shared else "no-basis:" + ",".join(decision.reasons)[:200],
     )
     return referral, {c: body.details[c] for c in shared}
+
+
+def announce(session: Session, events: EventWriter, referral: Referral) -> None:
+    """Tell the recipient (and partners) a referral was sent: ids and categories only."""
+    events.emit(
+        session,
+        ReferralSent(
+            referral_id=referral.id,
+            from_agency=referral.from_agency,
+            to_agency=referral.to_agency,
+            person_id=referral.person_id,
+            purpose=referral.purpose,
+            urgency=referral.urgency,
+            categories=referral.shared_categories,
+            revision=referral.decision_revision,
+        ),
+        key=referral.person_id,
+        subject=f"referral/{referral.id}",
+    )
 
 
 def _decide(
