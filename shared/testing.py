@@ -160,7 +160,7 @@ class RunningSystem:
             env[f"CASEBRIDGE_{name.upper()}_URL"] = self.url(name)
         return env
 
-    def start(self) -> RunningSystem:
+    def start(self, timeout: float = 60) -> RunningSystem:
         logs = Path(self.settings.data_dir) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for name in self.services:
@@ -179,8 +179,12 @@ class RunningSystem:
                     stdout=log,
                     stderr=log,
                 )
-        for name in self.services:
-            wait_until(partial(self._ready, name), timeout=60)
+        try:
+            for name in self.services:
+                wait_until(partial(self._ready, name), timeout=timeout)
+        except BaseException:  # pytest.fail is one: stop the others, or they outlive the run
+            self.stop()
+            raise
         return self
 
     def _ready(self, name: str) -> bool:
