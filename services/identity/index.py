@@ -24,7 +24,7 @@ from services.identity.models import (
     table,
 )
 
-PROFILE_COLUMNS = (
+PROFILE_COLUMNS: tuple[Any, ...] = (
     col(ClientRecord.id),
     col(ClientRecord.person_id),
     col(ClientRecord.given_name),
