@@ -108,11 +108,7 @@ def sex_level(a: str | None, b: str | None) -> str | None:
 def place_level(a: Profile, b: Profile) -> str | None:
     """Postcode and address line as one field: they are far from independent, so counting
     both would let a shared home outweigh a different name (household members)."""
-    same_address = bool(
-        a.address
-        and b.address
-        and (a.address == b.address or token_set_ratio(a.address, b.address) >= 85)
-    )
+    same_address = _same_address(a, b)
     if a.postcode is None or b.postcode is None:
         return "full" if same_address else None
     if a.postcode.full == b.postcode.full:
@@ -124,6 +120,20 @@ def place_level(a: Profile, b: Profile) -> str | None:
     if a.postcode.district and a.postcode.district == b.postcode.district:
         return "district"
     return "else"
+
+
+def _same_address(a: Profile, b: Profile) -> bool:
+    """The same home, allowing for typos and extra words, but not another house or flat
+    number: "43 Park Lane" and "37 Park Lane" share most of their words and are two homes
+    (a street name recurs in every town, so at a million persons this mattered)."""
+    if not a.address or not b.address:
+        return False
+    if a.address == b.address:
+        return True
+    x, y = a.address_numbers, b.address_numbers
+    if x and y and not (x <= y or y <= x):
+        return False
+    return token_set_ratio(a.address, b.address) >= 85
 
 
 def identifier_level(a: dict[str, str], b: dict[str, str]) -> str | None:

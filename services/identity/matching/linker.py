@@ -10,7 +10,9 @@ Rules, in order:
    surname is a question for a person unless the old one is given, or the date of birth and
    address both agree), is never linked
    automatically (twins, household members sharing a surname and an address): at most review;
-   nor is a pair with no date of birth to compare unless identifier or address agree.
+   nor is a pair whose dates of birth are not exactly the same (or missing) unless identifier
+   or address agree: names and a nearly matching date in another town are as often namesakes
+   (at a million persons, 22 of 300 strangers were linked so; bench/identity_speed.py).
    Each guard can be switched off in configuration (CASEBRIDGE_IDENTITY_GUARDS).
 """
 
@@ -81,7 +83,7 @@ def _guard(score: Score, conflict: bool, guards: frozenset[str]) -> str | None:
         (
             "too-little-evidence",
             not identifier_agrees
-            and levels["birth_date"] is None
+            and levels["birth_date"] != "exact"
             and levels["place"] not in ("address", "full"),
         ),
     ]

@@ -46,6 +46,15 @@ def normalise_address(raw: str | None) -> str | None:
     return " ".join(text.split()) or None
 
 
+@lru_cache(maxsize=65536)
+def _numbers(address: str | None) -> frozenset[str]:
+    return (
+        frozenset(t for t in address.split() if any(c.isdigit() for c in t))
+        if address
+        else frozenset()
+    )
+
+
 @dataclass(frozen=True)
 class Profile:
     """What is compared. Build with `make_profile` so the derived fields are consistent."""
@@ -57,6 +66,7 @@ class Profile:
     sex: str | None = None
     postcode: Postcode | None = None
     address: str | None = None
+    address_numbers: frozenset[str] = frozenset()  # house and flat numbers: see place_level
     identifiers: dict[str, str] = field(default_factory=dict)
     given_canonical: str | None = None
     given_phonetic: str | None = None
@@ -86,6 +96,7 @@ def make_profile(
             others.extend(n.replace("-", " ").split())
     family_parts = tuple(family.split("-")) if family else ()
     family_flat = family.replace("-", " ") if family else None
+    address = normalise_address(address_line)
     return Profile(
         given=given,
         family=family_flat,
@@ -93,7 +104,8 @@ def make_profile(
         birth_date=birth_date,
         sex=sex.upper()[:1] if sex and sex.lower() not in ("unknown", "u") else None,
         postcode=postcode,
-        address=normalise_address(address_line),
+        address=address,
+        address_numbers=_numbers(address),
         identifiers=dict(identifiers or {}),
         given_canonical=canonical_given_name(given) if given else None,
         given_phonetic=phonetic(given),

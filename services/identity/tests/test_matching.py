@@ -85,6 +85,19 @@ def test_place_levels_count_postcode_and_address_once():
     assert place_level(home, p(pc=None)) is None
 
 
+def test_another_house_number_is_another_home():
+    home = p(address_line="43 Park Lane")
+    # A street name recurs in every town: the same words in another postcode are no evidence.
+    assert place_level(home, p(address_line="37 Park Lane", pc="LS2 9JT")) == "else"
+    assert place_level(home, p(address_line="37 Park Lane")) == "full"  # same postcode only
+    assert place_level(home, p(address_line="Flat 2, 43 Park Lane")) == "address"
+    assert place_level(home, p(address_line="43 Prak Lane", pc="LS2 9JT")) == "full"
+    assert (
+        place_level(p(address_line="Flat 2, 43 Park Lane"), p(address_line="Flat 3, 43 Park Lane"))
+        == "full"
+    )
+
+
 def test_nicknames_are_symmetric_with_a_canonical_form():
     assert are_name_variants("BOB", "ROBERT") and are_name_variants("ROBERT", "BOB")
     assert not are_name_variants("BOB", "JAMES")
@@ -167,6 +180,18 @@ def test_a_new_surname_without_the_old_one_is_a_question_for_a_person():
         p(family="Okonkwo", other_names=["Smith"]), [_cand(p())], MODEL, verified_types=VERIFIED
     )
     assert known.outcome == "link"
+
+
+def test_names_and_a_nearly_matching_birth_date_elsewhere_are_a_question_for_a_person():
+    # Same names, a birth date one year out, another town, no shared identifier: at a million
+    # persons this is as often a namesake as the same person (22 of 300 strangers linked).
+    namesake = p(dob=date(1981, 3, 4), pc="LS2 9JT")
+    d = decide(namesake, [_cand(p())], MODEL, verified_types=VERIFIED)
+    assert d.outcome == "review" and d.rule == "guard:too-little-evidence"
+    at_home = decide(p(dob=date(1981, 3, 4)), [_cand(p())], MODEL, verified_types=VERIFIED)
+    assert at_home.outcome == "link"
+    exact = decide(p(pc="LS2 9JT"), [_cand(p())], MODEL, verified_types=VERIFIED)
+    assert exact.outcome == "link"
 
 
 def test_guards_are_configuration():
