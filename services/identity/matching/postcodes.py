@@ -7,8 +7,14 @@ on the full postcode.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True)
@@ -17,8 +23,8 @@ class PostcodeFormat:
     pattern: str  # applied to the upper-cased postcode with spaces removed
 
     def parse(self, raw: str) -> Postcode | None:
-        value = re.sub(r"\s+", "", raw).upper()
-        m = re.fullmatch(self.pattern, value)
+        value = "".join(raw.split()).upper()
+        m = _compiled(self.pattern).fullmatch(value)
         if m is None:
             return None
         groups = m.groupdict()

@@ -55,7 +55,7 @@ def _numbers(address: str | None) -> frozenset[str]:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Profile:
     """What is compared. Build with `make_profile` so the derived fields are consistent."""
 
