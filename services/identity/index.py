@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import BindParameter, Select, Text, bindparam, cast, delete, func, or_, select
@@ -85,7 +85,8 @@ def _json(value: Any) -> Any:
     return _EMPTY_JSON[value]() if value in _EMPTY_JSON else json.loads(value)
 
 
-_EMPTY_JSON = {"[]": list, "{}": dict, "null": lambda: None}  # most rows: no decoding
+# Most rows have no other names and no identifiers: no decoding for them.
+_EMPTY_JSON: dict[str, Callable[[], Any]] = {"[]": list, "{}": dict, "null": lambda: None}
 
 
 _INSERT_KEYS = table(BlockingKey).insert()
