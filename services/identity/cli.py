@@ -3,6 +3,10 @@
 `estimate` learns m and u from the records in the index (EM over blocked pairs, u from
 random pairs) and saves them as the model file the service reads
 (CASEBRIDGE_IDENTITY_MODEL_FILE). Thresholds are kept unless given.
+
+`reindex` rewrites every record's blocking keys and verified identifiers from the current
+code and configuration: run it after an upgrade that changes blocking (the release notes say
+so) or after changing identifier types. Records stay findable meanwhile by their old keys.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
+from rich.progress import Progress
+from sqlalchemy import func, select
 
 from services.identity.config import IdentitySettings
 from services.identity.index import PROFILE_COLUMNS, profile_of
+from services.identity.index import reindex as reindex_rows
 from services.identity.matching.training import train
+from services.identity.models import ClientRecord
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.settings import Settings
@@ -64,3 +71,37 @@ def estimate(
     }
     typer.echo(json.dumps(weights, indent=1))
     typer.echo(f"use it: CASEBRIDGE_IDENTITY_MODEL_FILE={output.resolve()}")
+
+
+@app.command()
+def reindex(
+    chunk: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 2000,
+) -> None:
+    """Rewrite every record's blocking keys and verified identifiers."""
+    settings = Settings().model_copy(update={"service": "identity"})
+    config = IdentitySettings()
+    db = Database(settings.database_url_for("identity"))
+    record_id = PROFILE_COLUMNS[0]
+    done = keys = 0
+    try:
+        upgrade(db, "identity")
+        with db.session() as session:
+            total = session.execute(select(func.count()).select_from(ClientRecord)).scalar_one()
+        last = ""
+        with Progress(transient=True) as progress:
+            task = progress.add_task("reindexing", total=total)
+            while True:
+                # By id, a chunk per transaction, rows locked (PostgreSQL) so that an update
+                # racing the chunk cannot have its new keys overwritten from its old fields.
+                query = select(*PROFILE_COLUMNS).where(record_id > last).order_by(record_id)
+                with db.session() as session:
+                    rows = session.execute(query.limit(chunk).with_for_update()).all()
+                    if not rows:
+                        break
+                    keys += reindex_rows(session, config, list(rows))
+                done += len(rows)
+                last = rows[-1].id
+                progress.update(task, completed=done)
+    finally:
+        db.dispose()
+    typer.echo(f"reindexed {done} records: {keys} blocking keys")

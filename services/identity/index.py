@@ -103,19 +103,48 @@ def index_record(
 ) -> None:
     """(Re)write the record's blocking keys and verified identifiers."""
     if not created:
-        session.execute(delete(BlockingKey).where(col(BlockingKey.record_id) == record.id))
-        session.execute(
-            delete(RecordIdentifier).where(col(RecordIdentifier.record_id) == record.id)
-        )
-    conn = session.connection()
-    keys = blocking_keys(profile)
-    if keys:
-        conn.execute(_INSERT_KEYS, [{"key": k, "record_id": record.id} for k in keys])
+        _forget(session, [record.id])
+    _write_postings(session, *_postings(config, record.id, profile))
+
+
+def reindex(session: Session, config: IdentitySettings, rows: list[Any]) -> int:
+    """Rewrite the blocking keys and verified identifiers of `rows` (selected
+    `PROFILE_COLUMNS`) from the current code and configuration; returns the keys written.
+    For an upgrade that changes blocking, or a change of identifier types."""
+    _forget(session, [r.id for r in rows])
+    keys: list[dict[str, str]] = []
+    verified: list[dict[str, str]] = []
+    for row in rows:
+        k, v = _postings(config, row.id, profile_of(config, row))
+        keys += k
+        verified += v
+    _write_postings(session, keys, verified)
+    return len(keys)
+
+
+def _postings(
+    config: IdentitySettings, record_id: str, profile: Profile
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    keys = [{"key": k, "record_id": record_id} for k in blocking_keys(profile)]
     verified = [
-        {"record_id": record.id, "kind": k, "value": v}
+        {"record_id": record_id, "kind": k, "value": v}
         for k, v in profile.identifiers.items()
         if k in config.verified_types
     ]
+    return keys, verified
+
+
+def _forget(session: Session, record_ids: list[str]) -> None:
+    session.execute(delete(BlockingKey).where(col(BlockingKey.record_id).in_(record_ids)))
+    session.execute(delete(RecordIdentifier).where(col(RecordIdentifier.record_id).in_(record_ids)))
+
+
+def _write_postings(
+    session: Session, keys: list[dict[str, str]], verified: list[dict[str, str]]
+) -> None:
+    conn = session.connection()
+    if keys:
+        conn.execute(_INSERT_KEYS, keys)
     if verified:
         conn.execute(_INSERT_IDS, verified)
 

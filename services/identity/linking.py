@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from services.identity import index
 from services.identity.config import IdentitySettings
 from services.identity.events import PersonLinked, ReviewQueued
-from services.identity.matching.blocking import blocking_keys
+from services.identity.matching.blocking import query_keys
 from services.identity.matching.linker import LinkDecision, decide
 from services.identity.matching.profile import Profile
 from services.identity.merges import merge_persons
@@ -59,7 +59,7 @@ def evaluate(
         (kind, current_person(session, pid).id)  # type: ignore[union-attr]
         for kind, pid in index.identifier_matches(session, config, profile, exclude)
     ]
-    cands = index.candidates(session, config, blocking_keys(profile), exclude_record=exclude)
+    cands = index.candidates(session, config, query_keys(profile), exclude_record=exclude)
     return decide(
         profile,
         cands,

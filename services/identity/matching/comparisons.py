@@ -12,7 +12,7 @@ from datetime import date
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
-from services.identity.matching.nicknames import are_name_variants
+from services.identity.matching.nicknames import are_name_variants, canonical_given_name
 from services.identity.matching.profile import Profile, phonetic
 
 FIELD_LEVELS: dict[str, tuple[str, ...]] = {
@@ -168,6 +168,7 @@ def swapped(p: Profile) -> Profile:
     return replace(
         p,
         given=first,
+        given_canonical=canonical_given_name(first) if first else None,
         family=p.given,
         given_phonetic=phonetic(first),
         family_phonetic=p.given_phonetic,

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from services.identity import index
 from services.identity.config import IdentitySettings
-from services.identity.matching.blocking import blocking_keys
+from services.identity.matching.blocking import query_keys
 from services.identity.matching.postcodes import parse_postcode
 from services.identity.matching.profile import make_profile
 from services.identity.models import ClientRecord
@@ -30,7 +30,7 @@ def search(
     probe = make_profile(
         given_name=given_name, family_name=family_name, birth_date=birth_date, postcode=parsed
     )
-    found = index.candidates(session, config, blocking_keys(probe), agency=agency)
+    found = index.candidates(session, config, query_keys(probe), agency=agency)
     if not found and parsed is not None:
         found = index.candidates_at_postcode(session, config, parsed.full, agency=agency)
     model = config.model

@@ -1,13 +1,19 @@
-"""`identity estimate` learns m and u from the index and writes a model the service loads."""
+"""`identity estimate` learns m and u from the index and writes a model the service loads;
+`identity reindex` rewrites the blocking keys after an upgrade that changes them."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
 from services.identity.cli import app
 from services.identity.config import IdentitySettings
+from services.identity.index import PROFILE_COLUMNS, profile_of
+from services.identity.matching.blocking import blocking_keys
 from services.identity.matching.scoring import MatchModel
+from services.identity.models import BlockingKey, ClientRecord
 from services.identity.tests.conftest import record
+from shared.db import Database
 
 PEOPLE = [
     ("Amy", "Lee", "1990-01-02"),
@@ -50,3 +56,32 @@ def test_estimate_refuses_an_empty_index(settings, tmp_path):
     }
     result = CliRunner().invoke(app, ["estimate", "--output", str(tmp_path / "m.json")], env=env)
     assert result.exit_code != 0 and not (tmp_path / "m.json").exists()
+
+
+def test_reindex_rewrites_every_records_keys_from_the_current_code(identity, as_, settings):
+    for i, (given, family, dob) in enumerate(PEOPLE[:3]):
+        body = record(f"h-{i}", given_name=given, family_name=family, birth_date=dob)
+        assert identity.post("/records", json=body, headers=as_("caseworker", "housing")).is_success
+    db = Database(settings.database_url_for("identity"))
+    try:
+        with db.session() as s:  # keys an older release wrote: one stale, one record's lost
+            first = s.execute(select(ClientRecord.id).order_by(ClientRecord.id)).scalars().first()
+            s.execute(delete(BlockingKey).where(BlockingKey.record_id == first))
+            s.add(BlockingKey(key="old:scheme", record_id=first))
+        env = {
+            "CASEBRIDGE_DATABASE_URL": settings.database_url,
+            "CASEBRIDGE_DATA_DIR": str(settings.data_dir),
+        }
+        result = CliRunner().invoke(app, ["reindex", "--chunk", "2"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "reindexed 3 records" in result.output
+        config = IdentitySettings()
+        with db.session() as s:
+            rows = s.execute(select(*PROFILE_COLUMNS)).all()
+            expected = {(k, r.id) for r in rows for k in blocking_keys(profile_of(config, r))}
+            stored = {
+                (k, rid) for k, rid in s.execute(select(BlockingKey.key, BlockingKey.record_id))
+            }
+        assert stored == expected and len(expected) > 3 * 4
+    finally:
+        db.dispose()
