@@ -79,7 +79,7 @@ def profile_of(config: IdentitySettings, row: Any) -> Profile:
 
 def _json(value: Any) -> Any:
     """A JSON column's value; the candidate query reads them as text, so that only the rows
-    whose profile is not cached pay for decoding (see `_CANDIDATE_COLUMNS`)."""
+    whose profile is not cached pay for decoding (see `_candidate_queries`)."""
     if not isinstance(value, str):
         return value
     return _EMPTY_JSON[value]() if value in _EMPTY_JSON else json.loads(value)
