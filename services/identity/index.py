@@ -247,7 +247,8 @@ def candidates(
     everyone, one_agency = _candidate_queries(len(ordered))
     conn = session.connection()  # Core: plain rows, no ORM bookkeeping
     if agency:
-        rows = conn.execute(one_agency, {**params, "agency": agency}).all()
+        params.update(limit=config.max_search_candidates, agency=agency)
+        rows = conn.execute(one_agency, params).all()
     else:
         rows = conn.execute(everyone, params).all()
     return [Candidate(r.id, r.person_id, cached_profile(config, r)) for r in rows]
@@ -260,7 +261,7 @@ def candidates_at_postcode(
     query = select(*PROFILE_COLUMNS).where(
         col(ClientRecord.agency) == agency, col(ClientRecord.postcode) == postcode
     )
-    rows = session.execute(query.limit(config.max_candidates)).all()
+    rows = session.execute(query.limit(config.max_search_candidates)).all()
     return [Candidate(r.id, r.person_id, profile_of(config, r)) for r in rows]
 
 
