@@ -243,14 +243,15 @@ def candidates(
     if not ordered:
         return []
     params: dict[str, Any] = {f"k{i}": k for i, k in enumerate(ordered)}
-    params.update(limit=config.max_candidates, exclude=exclude_record or "")
+    params["exclude"] = exclude_record or ""
     everyone, one_agency = _candidate_queries(len(ordered))
-    conn = session.connection()  # Core: plain rows, no ORM bookkeeping
-    if agency:
+    if agency:  # a search: its query is not ranked, so it has its own, wider cap
+        query = one_agency
         params.update(limit=config.max_search_candidates, agency=agency)
-        rows = conn.execute(one_agency, params).all()
     else:
-        rows = conn.execute(everyone, params).all()
+        query = everyone
+        params["limit"] = config.max_candidates
+    rows = session.connection().execute(query, params).all()  # Core: no ORM bookkeeping
     return [Candidate(r.id, r.person_id, cached_profile(config, r)) for r in rows]
 
 

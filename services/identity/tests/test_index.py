@@ -1,14 +1,19 @@
 """The candidate query against a real (SQLite) index: cached profiles are reused only for the
-version they were built from."""
+version they were built from, and each cap keeps what its caller needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
+
+import pytest
 
 from services.identity import index
 from services.identity.config import IdentitySettings
 from services.identity.matching.blocking import blocking_keys
 from services.identity.records.schemas import RecordIn
+from services.identity.records.search import search
 from services.identity.records.service import Registration, register
 from services.identity.tests.conftest import record
 from shared.db import Database
@@ -16,18 +21,35 @@ from shared.events.outbox import EventWriter
 from shared.migrations import upgrade
 
 CONFIG = IdentitySettings()
+Registrar = Callable[..., Registration]
 
 
-def test_candidates_use_the_current_version_of_a_cached_record(tmp_path: Path) -> None:
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path.as_posix()}/identity.db")
     upgrade(db, "identity")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def registered(db: Database) -> Registrar:
+    """registered(local_id, config=..., agency=..., **fields): one record, committed."""
     events = EventWriter("identity", "test")
 
-    def registered(local_id: str, **overrides: object) -> Registration:
+    def register_one(
+        local_id: str, config: IdentitySettings = CONFIG, agency: str = "housing", **fields: object
+    ) -> Registration:
+        body = RecordIn.model_validate(record(local_id, **fields))
         with db.session() as s:
-            body = RecordIn.model_validate(record(local_id, **overrides))
-            return register(s, events, CONFIG, b"k" * 32, agency="housing", body=body, actor="test")
+            return register(s, events, config, b"k" * 32, agency=agency, body=body, actor="test")
 
+    return register_one
+
+
+def test_candidates_use_the_current_version_of_a_cached_record(
+    db: Database, registered: Registrar
+) -> None:
     def found() -> list[tuple[str, str, str | None]]:
         keys = blocking_keys(index.profile_of(CONFIG, one.record))
         with db.session() as s:
@@ -36,56 +58,73 @@ def test_candidates_use_the_current_version_of_a_cached_record(tmp_path: Path) -
 
     one = registered("L-1")
     other = registered("L-2", given_name="Jon")
-    try:
-        index.clear_profile_cache()
-        cold = found()  # every profile built from its row
-        assert found() == cold  # every profile from the cache
-        assert sorted(rid for rid, _, _ in cold) == sorted([one.record.id, other.record.id])
+    index.clear_profile_cache()
+    cold = found()  # every profile built from its row
+    assert found() == cold  # every profile from the cache
+    assert sorted(rid for rid, _, _ in cold) == sorted([one.record.id, other.record.id])
 
-        moved = registered("L-2", given_name="Jon", address_line="99 Other Road")
-        assert moved.record.version == 2
-        after = {rid: address for rid, _, address in found()}  # one cached, one not
-        assert after == {one.record.id: "10 MILL LANE", other.record.id: "99 OTHER ROAD"}
-    finally:
-        db.dispose()
+    moved = registered("L-2", given_name="Jon", address_line="99 Other Road")
+    assert moved.record.version == 2
+    after = {rid: address for rid, _, address in found()}  # one cached, one not
+    assert after == {one.record.id: "10 MILL LANE", other.record.id: "99 OTHER ROAD"}
 
 
-def test_the_best_connected_records_are_scored_under_the_cap(tmp_path: Path) -> None:
+def test_the_best_connected_records_are_scored_under_the_cap(
+    db: Database, registered: Registrar
+) -> None:
     """`max_candidates` keeps the records sharing most keys: the same person, misspelt, is
     still found among more namesakes-by-birthday than the cap."""
     config = IdentitySettings(max_candidates=2)
-    db = Database(f"sqlite:///{tmp_path.as_posix()}/identity.db")
-    upgrade(db, "identity")
-    events = EventWriter("identity", "test")
     strangers = [("Aaron", "Zed", "LS1 1AA"), ("Beth", "Young", "B1 1AA"), ("Carl", "Xu", "N1 1AA")]
     strangers += [("Dora", "West", "E1 1AA"), ("Eric", "Vale", "G1 1AA")]
-    bodies = [
-        record(f"S-{i}", given_name=g, family_name=f, postcode=pc, address_line=f"{i} Road")
-        for i, (g, f, pc) in enumerate(strangers)
-    ]
-    bodies.insert(2, record("L-1", family_name="Smyth"))
-    try:
-        with db.session() as s:
-            done = [
-                register(
-                    s,
-                    events,
-                    config,
-                    b"k" * 32,
-                    agency="housing",
-                    body=RecordIn.model_validate(b),
-                    actor="test",
-                )
-                for b in bodies
-            ]
-        same = done[2].record.id
-        probe = index.profile_of(config, RecordIn.model_validate(record("N-1")))  # Smith
-        keys = blocking_keys(probe)
-        with db.session() as s:
-            everyone = index.candidates(s, CONFIG, keys, exclude_record="probe")
-            capped = index.candidates(s, config, keys, exclude_record="probe")
-        assert len(everyone) == 6  # all share the date-of-birth block
-        assert len(capped) == 2  # of six, so a random pick would miss it two times in three
-        assert same in {c.record_id for c in capped}
-    finally:
-        db.dispose()
+    for i, (given, family, postcode) in enumerate(strangers[:2]):
+        registered(
+            f"S-{i}",
+            config,
+            given_name=given,
+            family_name=family,
+            postcode=postcode,
+            address_line=f"{i} Road",
+        )
+    same = registered("L-1", config, family_name="Smyth").record.id
+    for i, (given, family, postcode) in enumerate(strangers[2:], start=2):
+        registered(
+            f"S-{i}",
+            config,
+            given_name=given,
+            family_name=family,
+            postcode=postcode,
+            address_line=f"{i} Road",
+        )
+    probe = index.profile_of(config, RecordIn.model_validate(record("N-1")))  # Smith
+    keys = blocking_keys(probe)
+    with db.session() as s:
+        everyone = index.candidates(s, CONFIG, keys, exclude_record="probe")
+        capped = index.candidates(s, config, keys, exclude_record="probe")
+    assert len(everyone) == 6  # all share the date-of-birth block
+    assert len(capped) == 2  # of six, so a random pick would miss it two times in three
+    assert same in {c.record_id for c in capped}
+
+
+@pytest.mark.parametrize(("search_cap", "expected"), [(1000, 3), (2, 2)])
+def test_a_search_has_its_own_cap(
+    db: Database, registered: Registrar, search_cap: int, expected: int
+) -> None:
+    """A caseworker's search is not cut to the few candidates a link decision scores: it finds
+    every one of their agency's matching records up to `max_search_candidates`, and no other
+    agency's."""
+    config = IdentitySettings(max_candidates=1, max_search_candidates=search_cap)
+    mine = {registered(f"H-{i}", config).record.id for i in range(3)}  # one client, three files
+    registered("P-1", config, agency="police")  # the same client, known to another agency
+    with db.session() as s:
+        hits = search(
+            s,
+            config,
+            agency="housing",
+            given_name="Jonathan",
+            family_name="Smith",
+            birth_date=date(1980, 3, 4),
+            postcode=None,
+        )
+    assert len(hits) == expected
+    assert {r.id for r, _ in hits} <= mine
