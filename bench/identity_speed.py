@@ -3,7 +3,9 @@ in the index, on SQLite and PostgreSQL, with peak memory.
 
 The index is first filled with N persons (one record each) by a bulk loader that writes the
 same rows and blocking keys the service writes. Then, against that index:
-  * online match: the link decision for a new record (blocking query + scoring), p50/p99;
+  * online match: the link decision for a new record (blocking query + scoring), p50/p99,
+    and how many probes it links to their true person; `--caps 10,15` decides the same
+    probes under those candidate caps too, side by side (speed against recall);
   * registration, single call: full registrations, one transaction each (validate, decide,
     insert the record, keys, pseudonym, events and the audit record), sequential, records/s;
   * registration, batch (`POST /records/batch`'s path): the same per record, `--batch`
@@ -13,6 +15,7 @@ Baselines in the same run: a primary-key lookup, and a one-row insert transactio
     .venv/bin/python -m bench.identity_speed --persons 20000
     .venv/bin/python -m bench.identity_speed --persons 100000 --backends sqlite,postgresql
     .venv/bin/python -m bench.identity_speed --persons 1000000   # the issue's full size
+    .venv/bin/python -m bench.identity_speed --persons 1000000 --backends sqlite --caps 15,10
 """
 
 from __future__ import annotations
@@ -127,7 +130,51 @@ def probes(people: list, count: int, seed: int, truth: list | None = None) -> li
     return out
 
 
-def measure(backend: str, n: int, n_probes: int, n_regs: int, batch: int, tmp: Path) -> None:
+def online_match(
+    db: Database, config: IdentitySettings, online: list[RecordIn], truth: list, label: str
+) -> None:
+    """Decide each probe (read-only) as a registration would; print latency and accuracy."""
+    samples, candidates, outcomes = [], [], {"link": 0, "review": 0, "new": 0}
+    right = wrong = queued = 0  # links to the true person / to anyone else; true reviews
+    for body, true_pid in zip(online, truth, strict=True):
+        ids, pc = clean(body, config)
+        rec = ClientRecord(
+            id="probe",
+            agency="dwp",
+            local_id=body.local_id,
+            person_id="",
+            **{
+                **body.model_dump(exclude={"local_id", "identifiers", "postcode"}),
+                "identifiers": ids,
+                "postcode": pc,
+            },
+        )
+        t = time.perf_counter()
+        with db.session() as s:
+            decision = evaluate(s, config, rec, profile_of(config, rec), created=True)
+            s.rollback()
+        samples.append((time.perf_counter() - t) * 1000)
+        candidates.append(decision.candidates)
+        outcomes[decision.outcome] += 1
+        if decision.outcome == "link":
+            right += decision.person_id == true_pid
+            wrong += decision.person_id != true_pid
+        queued += decision.outcome == "review" and decision.person_id == true_pid
+    cstats = percentiles([float(c) for c in candidates])
+    print(
+        f"  {label:<36} {fmt(percentiles(samples))}  "
+        f"candidates p50={cstats['p50']:.0f} p99={cstats['p99']:.0f}  outcomes {outcomes}"
+    )
+    known = sum(t is not None for t in truth)
+    print(
+        f"    links to the true person {right}/{known} known probes, wrong links {wrong}, "
+        f"reviews naming the true person {queued}"
+    )
+
+
+def measure(
+    backend: str, n: int, n_probes: int, n_regs: int, batch: int, caps: list[int], tmp: Path
+) -> None:
     config = IdentitySettings()
     clear_profile_cache()  # each backend starts cold
     with scratch_database(backend, tmp, f"identity_speed_{n}") as url:
@@ -169,45 +216,16 @@ def measure(backend: str, n: int, n_probes: int, n_regs: int, batch: int, tmp: P
             f"({1000 / percentiles(writes)['mean']:.0f}/s)"
         )
 
-        # Online match: the decision only (read-only), as a search or a registration makes it.
-        samples, candidates, outcomes = [], [], {"link": 0, "review": 0, "new": 0}
+        # Online match: the decision only (read-only), as a search or a registration makes it;
+        # then the same probes under each other candidate cap, for the speed/recall trade-off.
         truth: list = []
-        right = wrong = queued = 0  # links to the true person / to anyone else; true reviews
         online = probes(people, n_probes, seed=1, truth=truth)
-        for body, true_pid in zip(online, truth, strict=True):
-            ids, pc = clean(body, config)
-            rec = ClientRecord(
-                id="probe",
-                agency="dwp",
-                local_id=body.local_id,
-                person_id="",
-                **{
-                    **body.model_dump(exclude={"local_id", "identifiers", "postcode"}),
-                    "identifiers": ids,
-                    "postcode": pc,
-                },
+        for cap in [config.max_candidates, *caps]:
+            clear_profile_cache()  # each cap starts cold
+            label = f"online match (decision), cap {cap}"
+            online_match(
+                db, config.model_copy(update={"max_candidates": cap}), online, truth, label
             )
-            t = time.perf_counter()
-            with db.session() as s:
-                decision = evaluate(s, config, rec, profile_of(config, rec), created=True)
-                s.rollback()
-            samples.append((time.perf_counter() - t) * 1000)
-            candidates.append(decision.candidates)
-            outcomes[decision.outcome] += 1
-            if decision.outcome == "link":
-                right += decision.person_id == true_pid
-                wrong += decision.person_id != true_pid
-            queued += decision.outcome == "review" and decision.person_id == true_pid
-        cstats = percentiles([float(c) for c in candidates])
-        print(
-            f"  online match (decision)              {fmt(percentiles(samples))}  "
-            f"candidates p50={cstats['p50']:.0f} p99={cstats['p99']:.0f}  outcomes {outcomes}"
-        )
-        known = sum(t is not None for t in truth)
-        print(
-            f"  links to the true person {right}/{known} known probes, wrong links {wrong}, "
-            f"reviews naming the true person {queued}"
-        )
 
         # Registration: the whole write path, one transaction per record, sequential.
         regs = probes(people, n_regs, seed=2)
@@ -328,11 +346,25 @@ def main() -> None:
     ap.add_argument(
         "--batch", type=int, default=100, help="records per batch transaction (1: skip batches)"
     )
+    ap.add_argument(
+        "--caps",
+        default="",
+        help="also decide the probes under these MAX_CANDIDATES (comma-separated), side by side",
+    )
     ap.add_argument("--http", type=int, default=0, help="also register this many over HTTP")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            measure(backend, args.persons, args.probes, args.registrations, args.batch, Path(tmp))
+            caps = [int(c) for c in args.caps.split(",") if c]
+            measure(
+                backend,
+                args.persons,
+                args.probes,
+                args.registrations,
+                args.batch,
+                caps,
+                Path(tmp),
+            )
             if args.http:
                 measure_http(args.http, backend, args.batch, Path(tmp))
     print(f"\npeak RSS {peak_rss_mb():.0f} MB")

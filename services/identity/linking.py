@@ -6,6 +6,7 @@ moves the record, queues reviews, keeps the history and emits the events.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from services.identity import index
 from services.identity.config import IdentitySettings
 from services.identity.events import PersonLinked, ReviewQueued
 from services.identity.matching.blocking import query_keys
-from services.identity.matching.linker import LinkDecision, decide
+from services.identity.matching.linker import Candidate, LinkDecision, decide
 from services.identity.matching.profile import Profile
 from services.identity.merges import merge_persons
 from services.identity.models import (
@@ -59,10 +60,15 @@ def evaluate(
         (kind, current_person(session, pid).id)  # type: ignore[union-attr]
         for kind, pid in index.identifier_matches(session, config, profile, exclude)
     ]
-    cands = index.candidates(session, config, query_keys(profile), exclude_record=exclude)
+
+    def cands() -> Iterator[Candidate]:
+        # Lazy: a shared verified identifier decides before any candidate is read, and the
+        # candidate query is most of a decision's cost.
+        yield from index.candidates(session, config, query_keys(profile), exclude_record=exclude)
+
     return decide(
         profile,
-        cands,
+        cands(),
         config.model,
         verified_types=config.verified_types,
         identifier_matches=found,

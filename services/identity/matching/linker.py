@@ -108,7 +108,8 @@ def decide(
     guards: frozenset[str] = ALL_GUARDS,
 ) -> LinkDecision:
     """Decide what `profile` links to. `identifier_matches`: (type, person id) pairs found by
-    exact lookup of its verified identifiers; `excluded_persons`: pairs a reviewer rejected."""
+    exact lookup of its verified identifiers; `excluded_persons`: pairs a reviewer rejected.
+    `candidates` is not iterated when an identifier decides (callers pass it lazily)."""
     for kind, person_id in identifier_matches:
         if person_id not in excluded_persons:
             return LinkDecision("link", f"deterministic:{kind}", person_id=person_id)

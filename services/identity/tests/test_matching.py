@@ -161,9 +161,28 @@ def _cand(profile, person="P1", record="R1"):
     return Candidate(record_id=record, person_id=person, profile=profile)
 
 
-def test_deterministic_identifier_links_outright():
-    d = decide(p(), [], MODEL, verified_types=VERIFIED, identifier_matches=[("nhs_number", "P9")])
+def test_deterministic_identifier_links_outright_without_reading_candidates():
+    read = []
+
+    def candidates():  # as the service passes them: read only when needed
+        read.append(True)
+        yield _cand(p(), "P1", "R1")
+
+    d = decide(
+        p(), candidates(), MODEL, verified_types=VERIFIED, identifier_matches=[("nhs_number", "P9")]
+    )
     assert (d.outcome, d.rule, d.person_id) == ("link", "deterministic:nhs_number", "P9")
+    assert not read
+    # A rejected identifier match decides nothing: the candidates are scored.
+    d = decide(
+        p(),
+        candidates(),
+        MODEL,
+        verified_types=VERIFIED,
+        identifier_matches=[("nhs_number", "P9")],
+        excluded_persons=frozenset({"P9"}),
+    )
+    assert (d.outcome, d.person_id, d.candidates) == ("link", "P1", 1) and read
 
 
 def test_probabilistic_link_review_and_new():
