@@ -216,10 +216,12 @@ def measure(
             f"({1000 / percentiles(writes)['mean']:.0f}/s)"
         )
 
-        # Online match: the decision only (read-only), as a search or a registration makes it;
-        # then the same probes under each other candidate cap, for the speed/recall trade-off.
+        # Online match: the decision only (read-only), as a search or a registration makes it.
+        # A first pass reads the probes' blocks from disk; then the same probes again under
+        # each cap, so that caps are compared on equally warm pages (speed against recall).
         truth: list = []
         online = probes(people, n_probes, seed=1, truth=truth)
+        online_match(db, config, online, truth, "online match, first pass (cold pages)")
         for cap in [config.max_candidates, *caps]:
             clear_profile_cache()  # each cap starts cold
             label = f"online match (decision), cap {cap}"

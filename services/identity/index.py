@@ -219,8 +219,13 @@ def _candidate_queries(n_keys: int) -> tuple[Select[Any], Select[Any]]:
     columns = tuple(
         cast(c, Text).label(c.key) if c.key in _JSON_COLUMNS else c for c in PROFILE_COLUMNS
     )
-    everyone = select(*columns).where(
-        col(ClientRecord.id).in_(ranked.order_by(shared.desc(), smallest).limit(bindparam("limit")))
+    # The record id breaks ties and orders the rows (the first of equal scores wins), so that
+    # SQLite and PostgreSQL pick the same candidates and make the same decision.
+    best = ranked.order_by(shared.desc(), smallest, col(BlockingKey.record_id))
+    everyone = (
+        select(*columns)
+        .where(col(ClientRecord.id).in_(best.limit(bindparam("limit"))))
+        .order_by(col(ClientRecord.id))
     )
     one_agency = (
         select(*columns)

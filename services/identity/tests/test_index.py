@@ -1,8 +1,10 @@
-"""The candidate query against a real (SQLite) index: cached profiles are reused only for the
-version they were built from, and each cap keeps what its caller needs."""
+"""The candidate query against a real index (the test run's database, SQLite or PostgreSQL):
+cached profiles are reused only for the version they were built from, each cap keeps what its
+caller needs, and both databases pick the same candidates."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -19,14 +21,19 @@ from services.identity.tests.conftest import record
 from shared.db import Database
 from shared.events.outbox import EventWriter
 from shared.migrations import upgrade
+from shared.testing import db_backend
 
 CONFIG = IdentitySettings()
+AGENCIES = ["housing", "police", "school", "council-asc", "nhs-mh", "probation"]
 Registrar = Callable[..., Registration]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path.as_posix()}/identity.db")
+def db(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path.as_posix()}/identity.db"
+    if db_backend() == "postgresql":
+        url = request.getfixturevalue("pg_databases").create(f"cb_{uuid.uuid4().hex[:10]}_index")
+    db = Database(url)
     upgrade(db, "identity")
     yield db
     db.dispose()
@@ -121,3 +128,18 @@ def test_a_search_has_its_own_cap(
         )
     assert len(hits) == expected
     assert {r.id for r, _ in hits} <= mine
+
+
+def test_ties_under_the_cap_go_to_the_lowest_record_ids(
+    db: Database, registered: Registrar
+) -> None:
+    """Records equally connected to the query are taken, and returned, in record id order: on
+    SQLite and PostgreSQL alike, the same candidates and so the same decision."""
+    alike = [registered(f"L-{i}", agency=agency).record.id for i, agency in enumerate(AGENCIES)]
+    probe = registered("L-probe", agency="dwp").record
+    keys = blocking_keys(index.profile_of(CONFIG, probe))
+    for cap in (2, len(alike)):
+        config = IdentitySettings(max_candidates=cap)
+        with db.session() as s:
+            found = index.candidates(s, config, keys, exclude_record=probe.id)
+        assert [c.record_id for c in found] == sorted(alike)[:cap]
