@@ -355,9 +355,9 @@ def main() -> None:
     )
     ap.add_argument("--http", type=int, default=0, help="also register this many over HTTP")
     args = ap.parse_args()
+    caps = [int(c) for c in args.caps.split(",") if c]
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            caps = [int(c) for c in args.caps.split(",") if c]
             measure(
                 backend,
                 args.persons,
