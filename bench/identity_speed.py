@@ -40,7 +40,7 @@ from services.identity.models import BlockingKey, ClientRecord, Person, Pseudony
 from services.identity.pseudonyms import pseudonym_of
 from services.identity.records.endpoints import audit_registration
 from services.identity.records.schemas import RecordIn
-from services.identity.records.service import clean, clean_batch, register
+from services.identity.records.service import clean, clean_batch, lock_batch, register
 from shared.auth import Principal
 from shared.db import Database
 from shared.events.envelope import utcnow
@@ -257,7 +257,9 @@ def measure(
                 chunk = regs[start : start + batch]
                 t = time.perf_counter()
                 with db.session() as s:
-                    for body, checked in zip(chunk, clean_batch(chunk, config), strict=True):
+                    items = list(zip(chunk, clean_batch(chunk, config), strict=True))
+                    lock_batch(s, config, "nhs-mh", items)
+                    for body, checked in items:
                         done = register(
                             s,
                             events,

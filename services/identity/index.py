@@ -8,11 +8,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, Text, bindparam, cast, delete, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlmodel import Session, col
 
 from services.identity.config import IdentitySettings
-from services.identity.matching.blocking import SELECTIVE_BLOCK, blocking_keys
+from services.identity.matching.blocking import SELECTIVE_BLOCK, blocking_keys, query_keys
 from services.identity.matching.linker import Candidate
 from services.identity.matching.postcodes import parse_postcode
 from services.identity.matching.profile import Profile, make_profile
@@ -87,6 +98,35 @@ def _json(value: Any) -> Any:
 
 # Most rows have no other names and no identifiers: no decoding for them.
 _EMPTY_JSON: dict[str, Callable[[], Any]] = {"[]": list, "{}": dict, "null": lambda: None}
+
+
+_LOCK_KEYS = text("SELECT identity_lock_keys(:keys)")
+
+
+def lock(
+    session: Session, config: IdentitySettings, agency: str, records: Iterable[tuple[str, Profile]]
+) -> None:
+    """Hold, until commit, what registering these (local id, profile)s reads and writes: the
+    local ids, blocking keys and verified identifiers. Two registrations of one person at the
+    same moment then run one after the other and link, where each would otherwise find no
+    match and make a person of its own; registrations sharing none run side by side.
+
+    PostgreSQL only (`records` is not even read on SQLite, where writers take turns). All are
+    taken in one call, in one global order, so holders cannot deadlock each other: a
+    transaction writing several records takes all of theirs first."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    names: set[str] = set()
+    for local_id, profile in records:
+        names |= query_keys(profile) | set(blocking_keys(profile))
+        names.update(
+            f"{kind}={value}"
+            for kind, value in profile.identifiers.items()
+            if kind in config.verified_types
+        )
+        names.add(f"local_id:{agency}:{local_id}")
+    conn.execute(_LOCK_KEYS, {"keys": sorted(names)})
 
 
 _INSERT_KEYS = table(BlockingKey).insert()

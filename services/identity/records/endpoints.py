@@ -18,7 +18,13 @@ from services.identity.records.schemas import (
     SearchHit,
     SearchIn,
 )
-from services.identity.records.service import Cleaned, Registration, clean_batch, register
+from services.identity.records.service import (
+    Cleaned,
+    Registration,
+    clean_batch,
+    lock_batch,
+    register,
+)
 from services.identity.refusals import refuse
 from services.identity.runtime import Identity
 from shared.access_log import record_access
@@ -136,11 +142,14 @@ def register_batch(
     index and field, with nothing written. Then each is registered exactly as `POST /records`
     would in the order sent (same decision, events and audit record; a record may link to an
     earlier one of the same batch)."""
-    cleaned = clean_batch(body.records, Identity.of(ctx).config)
+    assert user.agency is not None
+    config = Identity.of(ctx).config
+    items = list(zip(body.records, clean_batch(body.records, config), strict=True))
+    lock_batch(session, config, user.agency, items)
     return {
         "records": [
             _register_audited(session, events, ctx, user, record, checked)
-            for record, checked in zip(body.records, cleaned, strict=True)
+            for record, checked in items
         ]
     }
 

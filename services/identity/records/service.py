@@ -95,6 +95,37 @@ def _check(
     return identifiers, postcode, errors
 
 
+def lock_batch(
+    session: Session, config: IdentitySettings, agency: str, items: list[tuple[RecordIn, Cleaned]]
+) -> None:
+    """Take a batch's locks (`index.lock`) before any of its records is written."""
+    profiles = (
+        (body.local_id, index.profile_of(config, _new_record(agency, body, cleaned)))
+        for body, cleaned in items
+    )
+    index.lock(session, config, agency, profiles)
+
+
+def _new_record(agency: str, body: RecordIn, cleaned: Cleaned) -> NewRecord:
+    identifiers, postcode = cleaned
+    now = utcnow()
+    return NewRecord(
+        id=new_id(),
+        agency=agency,
+        local_id=body.local_id,
+        given_name=body.given_name,
+        family_name=body.family_name,
+        other_names=list(body.other_names),
+        birth_date=body.birth_date,
+        sex=body.sex,
+        postcode=postcode,
+        address_line=body.address_line,
+        identifiers=identifiers,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def register(
     session: Session,
     events: EventWriter,
@@ -110,28 +141,14 @@ def register(
 
     `cleaned` is `clean(body)` when the caller has checked it already (a batch checks every
     item before writing any)."""
-    identifiers, postcode = cleaned if cleaned is not None else clean(body, config)
+    checked = cleaned if cleaned is not None else clean(body, config)
+    identifiers, postcode = checked
+    record: ClientRecord | NewRecord = _new_record(agency, body, checked)
+    profile = index.profile_of(config, record)  # an update's too: the same fields
+    index.lock(session, config, agency, [(body.local_id, profile)])
     existing = index.record_by_local_id(session, agency, body.local_id)
     created = existing is None
-    record: ClientRecord | NewRecord
-    if existing is None:
-        now = utcnow()
-        record = NewRecord(
-            id=new_id(),
-            agency=agency,
-            local_id=body.local_id,
-            given_name=body.given_name,
-            family_name=body.family_name,
-            other_names=list(body.other_names),
-            birth_date=body.birth_date,
-            sex=body.sex,
-            postcode=postcode,
-            address_line=body.address_line,
-            identifiers=identifiers,
-            created_at=now,
-            updated_at=now,
-        )
-    else:
+    if existing is not None:
         record = existing
         record.version += 1
         record.updated_at = utcnow()
@@ -143,12 +160,11 @@ def register(
         record.postcode = postcode
         record.address_line = body.address_line
         record.identifiers = identifiers
-    profile = index.profile_of(config, record)
     try:
         link = link_record(session, events, config, record, profile, created=created, actor=actor)
     except IntegrityError as exc:
-        # Another request registered the same local id a moment ago (PostgreSQL; SQLite
-        # serialises writers): the caller may simply retry, which then updates.
+        # Another writer than `register` (which locks the local id) inserted it meanwhile:
+        # the caller may simply retry, which then updates.
         raise Conflict(
             "This local id was registered concurrently; retry to update it.",
             slug="concurrent-registration",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,8 @@ from sqlalchemy import select
 
 from shared.db import Database
 from shared.events.tables import outbox
-from shared.testing import auth, service_client, wait_until
+from shared.migrations import upgrade
+from shared.testing import auth, db_backend, service_client, wait_until
 
 
 @pytest.fixture
@@ -37,6 +40,26 @@ def identity(settings) -> Iterator[TestClient]:
 
         wait_until(drained, timeout=20)
         time.sleep(0.2)
+
+
+@pytest.fixture
+def new_db(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Database]]:
+    """new_db(name): an empty, migrated identity database on the test run's backend."""
+    made: list[Database] = []
+
+    def make(name: str) -> Database:
+        url = f"sqlite:///{tmp_path.as_posix()}/{name}.db"
+        if db_backend() == "postgresql":
+            dbs = request.getfixturevalue("pg_databases")
+            url = dbs.create(f"cb_{uuid.uuid4().hex[:10]}_{name}")
+        db = Database(url)
+        upgrade(db, "identity")
+        made.append(db)
+        return db
+
+    yield make
+    for db in made:
+        db.dispose()
 
 
 @pytest.fixture

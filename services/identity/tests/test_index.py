@@ -4,10 +4,8 @@ caller needs, and both databases pick the same candidates."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,6 @@ from services.identity.records.service import Registration, register
 from services.identity.tests.conftest import record
 from shared.db import Database
 from shared.events.outbox import EventWriter
-from shared.migrations import upgrade
-from shared.testing import db_backend
 
 CONFIG = IdentitySettings()
 AGENCIES = ["housing", "police", "school", "council-asc", "nhs-mh", "probation"]
@@ -29,14 +25,8 @@ Registrar = Callable[..., Registration]
 
 
 @pytest.fixture
-def db(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path.as_posix()}/identity.db"
-    if db_backend() == "postgresql":
-        url = request.getfixturevalue("pg_databases").create(f"cb_{uuid.uuid4().hex[:10]}_index")
-    db = Database(url)
-    upgrade(db, "identity")
-    yield db
-    db.dispose()
+def db(new_db: Callable[[str], Database]) -> Database:
+    return new_db("index")
 
 
 @pytest.fixture

@@ -1,0 +1,91 @@
+"""Two agencies register the same person at the same moment, from two processes: one person,
+not two. On PostgreSQL each registration would otherwise decide before seeing the other's
+record (`index.lock`); on SQLite writers take turns, and this checks that they still do."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from services.identity.config import IdentitySettings
+from services.identity.models import ClientRecord
+from services.identity.records.schemas import RecordIn
+from services.identity.records.service import clean, lock_batch, register
+from services.identity.tests.conftest import record
+from shared.db import Database
+from shared.events.outbox import EventWriter
+
+PEOPLE = [
+    ("Oliver", "Walker", "1961-02-11"),
+    ("Amelia", "Hughes", "1972-03-12"),
+    ("Harry", "Patel", "1983-04-13"),
+    ("Isla", "Edwards", "1994-05-14"),
+    ("Jacob", "Green", "1965-06-15"),
+    ("Ava", "Lewis", "1976-07-16"),
+    ("Noah", "Wood", "1987-08-17"),
+    ("Mia", "Harris", "1998-09-18"),
+]
+
+
+def _body(i: int, agency: str) -> RecordIn:
+    given, family, born = PEOPLE[i]
+    return RecordIn.model_validate(
+        record(
+            f"{agency}-{i}",
+            given_name=given,
+            family_name=family,
+            birth_date=born,
+            postcode="M1 4BT",
+            address_line=f"{i + 1} Mill Lane",
+            identifiers={},
+        )
+    )
+
+
+def _worker(url: str, agency: str, step: Any, batch: bool) -> None:
+    """Registers each person once, in step with the other process; or all of them as one
+    batch, as `POST /records/batch` does, the police in the reverse order."""
+    db = Database(url)
+    config, events = IdentitySettings(), EventWriter("identity", "test")
+    order = range(len(PEOPLE)) if agency == "housing" else reversed(range(len(PEOPLE)))
+    bodies = [_body(i, agency) for i in order]
+    for chunk in [bodies] if batch else [[b] for b in bodies]:
+        step.wait(timeout=60)
+        with db.session() as s:
+            if batch:
+                lock_batch(s, config, agency, [(b, clean(b, config)) for b in chunk])
+            for b in chunk:
+                register(s, events, config, b"k" * 32, agency=agency, body=b, actor="test")
+    db.dispose()
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+def test_the_same_person_registered_at_once_by_two_agencies_is_one_person(
+    new_db: Callable[[str], Database], batch: bool
+) -> None:
+    # Batches writing the same people in opposite orders would deadlock if each record
+    # took its own locks as it went.
+    db = new_db("concurrent")
+    spawn = multiprocessing.get_context("spawn")
+    step = spawn.Barrier(2)
+    workers = [
+        spawn.Process(target=_worker, args=(db.url, agency, step, batch))
+        for agency in ("housing", "police")
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    with db.session() as s:
+        rows = s.execute(select(col(ClientRecord.local_id), col(ClientRecord.person_id))).all()
+    person = dict(rows)
+    assert len(person) == 2 * len(PEOPLE)
+    for i in range(len(PEOPLE)):
+        assert person[f"housing-{i}"] == person[f"police-{i}"], PEOPLE[i]
+    assert len(set(person.values())) == len(PEOPLE)
