@@ -7,9 +7,11 @@ same rows and blocking keys the service writes. Then, against that index:
     and how many probes it links to their true person; `--caps 10,15` decides the same
     probes under those candidate caps too, side by side (speed against recall);
   * registration, single call: full registrations, one transaction each (validate, decide,
-    insert the record, keys, pseudonym, events and the audit record), sequential, records/s;
+    insert the record, keys, pseudonym, events and the audit record), records/s, in
+    one process and in `--workers` processes at once (as that many service workers), side by
+    side;
   * registration, batch (`POST /records/batch`'s path): the same per record, `--batch`
-    records per transaction, sequential batches, records/s. Not a single-call figure.
+    records per transaction, records/s. Not a single-call figure.
 Baselines in the same run: a primary-key lookup, and a one-row insert transaction.
 
     .venv/bin/python -m bench.identity_speed --persons 20000
@@ -22,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
 import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select, text
 
@@ -172,8 +176,83 @@ def online_match(
     )
 
 
+def register_stream(
+    url: str, config: IdentitySettings, bodies: list[RecordIn], size: int, start: Any = None
+) -> list[float]:
+    """One process's registrations, `size` records per transaction (`POST /records` or
+    `POST /records/batch`'s path: all checked, the batch's locks, then each registered and
+    audited); latencies in ms, per transaction."""
+    db = Database(url)
+    events = EventWriter("identity", "bench.identity")
+    user = Principal(sub="bench", agency="nhs-mh", roles=frozenset({"caseworker"}))
+    if start is not None:
+        start.wait()
+    lat = []
+    for first in range(0, len(bodies), size):
+        chunk = bodies[first : first + size]
+        t = time.perf_counter()
+        with db.session() as s:
+            items = list(zip(chunk, clean_batch(chunk, config), strict=True))
+            if size > 1:
+                lock_batch(s, config, "nhs-mh", items)
+            for body, checked in items:
+                done = register(
+                    s,
+                    events,
+                    config,
+                    SECRET,
+                    agency="nhs-mh",
+                    body=body,
+                    actor="bench",
+                    cleaned=checked,
+                )
+                audit_registration(s, events, user, done)
+        lat.append((time.perf_counter() - t) * 1000)
+    db.dispose()
+    return lat
+
+
+def _worker(url: str, config: IdentitySettings, bodies: list, size: int, start: Any, out: Any):
+    out.put(register_stream(url, config, bodies, size, start))
+
+
+def registrations(
+    url: str, config: IdentitySettings, bodies: list[RecordIn], size: int, procs: int
+) -> tuple[list[float], float]:
+    """`bodies` registered by `procs` processes at once (forked, so the population is not
+    copied), as that many service workers would: all latencies, and wall seconds from a
+    common start."""
+    if procs == 1:
+        t0 = time.perf_counter()
+        lat = register_stream(url, config, bodies, size)
+        return lat, time.perf_counter() - t0
+    fork = multiprocessing.get_context("fork")
+    start, out = fork.Barrier(procs + 1), fork.Queue()
+    shares = [bodies[i::procs] for i in range(procs)]
+    workers = [
+        fork.Process(target=_worker, args=(url, config, share, size, start, out))
+        for share in shares
+    ]
+    for w in workers:
+        w.start()
+    start.wait()
+    t0 = time.perf_counter()
+    results = [out.get() for _ in workers]
+    seconds = time.perf_counter() - t0
+    for w in workers:
+        w.join()
+    return [x for lat in results for x in lat], seconds
+
+
 def measure(
-    backend: str, n: int, n_probes: int, n_regs: int, batch: int, caps: list[int], tmp: Path
+    backend: str,
+    n: int,
+    n_probes: int,
+    n_regs: int,
+    batch: int,
+    caps: list[int],
+    workers: list[int],
+    tmp: Path,
 ) -> None:
     config = IdentitySettings()
     clear_profile_cache()  # each backend starts cold
@@ -190,8 +269,6 @@ def measure(
         # 1,000,000 persons, and one 1.1 s pause. Frozen, the collector skips it.
         gc.collect()
         gc.freeze()
-        events = EventWriter("identity", "bench.identity")
-        user = Principal(sub="bench", agency="nhs-mh", roles=frozenset({"caseworker"}))
 
         # Baselines: what one round trip and one write transaction cost on this database.
         lookups = []
@@ -229,54 +306,23 @@ def measure(
                 db, config.model_copy(update={"max_candidates": cap}), online, truth, label
             )
 
-        # Registration: the whole write path, one transaction per record, sequential.
-        regs = probes(people, n_regs, seed=2)
-        lat = []
-        t0 = time.perf_counter()
-        for body in regs:
-            t = time.perf_counter()
-            with db.session() as s:
-                done = register(
-                    s, events, config, SECRET, agency="nhs-mh", body=body, actor="bench"
+        # Registration: the whole write path (validate, decide, insert, audit), as
+        # `POST /records` (batch 1) and `POST /records/batch` make it, in one process and in
+        # `--workers` processes at once, as that many service workers would.
+        db.dispose()  # nothing pooled crosses a fork
+        seed = 2
+        for size in [1, batch] if batch > 1 else [1]:
+            for procs in [1, *workers]:
+                regs = probes(people, n_regs, seed=seed)
+                seed += 2
+                lat, seconds = registrations(db.url, config, regs, size, procs)
+                kind = "single call (1/txn)" if size == 1 else f"BATCH of {size} per txn"
+                unit = "" if size == 1 else "per batch "
+                print(
+                    f"  registration, {kind}, {procs} process{'es' if procs > 1 else ''}"
+                    f"\n    {unit}{fmt(percentiles(lat))}  "
+                    f"{len(regs) / seconds:.0f} records/s sustained"
                 )
-                audit_registration(s, events, user, done)
-            lat.append((time.perf_counter() - t) * 1000)
-        seconds = time.perf_counter() - t0
-        print(
-            f"  registration, single call (1/txn)    {fmt(percentiles(lat))}  "
-            f"{len(regs) / seconds:.0f}/s sustained"
-        )
-
-        # Batch registration (POST /records/batch): every record checked first, then each
-        # registered and audited exactly as a single call, `batch` records per transaction.
-        if batch > 1:
-            regs = probes(people, n_regs, seed=4)
-            lat = []
-            t0 = time.perf_counter()
-            for start in range(0, len(regs), batch):
-                chunk = regs[start : start + batch]
-                t = time.perf_counter()
-                with db.session() as s:
-                    items = list(zip(chunk, clean_batch(chunk, config), strict=True))
-                    lock_batch(s, config, "nhs-mh", items)
-                    for body, checked in items:
-                        done = register(
-                            s,
-                            events,
-                            config,
-                            SECRET,
-                            agency="nhs-mh",
-                            body=body,
-                            actor="bench",
-                            cleaned=checked,
-                        )
-                        audit_registration(s, events, user, done)
-                lat.append((time.perf_counter() - t) * 1000)
-            seconds = time.perf_counter() - t0
-            print(
-                f"  registration, BATCH of {batch} per txn   per batch {fmt(percentiles(lat))}  "
-                f"{len(regs) / seconds:.0f} records/s sustained (batch path, not single-call)"
-            )
         print(f"  peak RSS so far {peak_rss_mb():.0f} MB")
         db.dispose()
         gc.unfreeze()
@@ -355,9 +401,15 @@ def main() -> None:
         default="",
         help="also decide the probes under these MAX_CANDIDATES (comma-separated), side by side",
     )
+    ap.add_argument(
+        "--workers",
+        default="2",
+        help="also register in this many processes at once (comma-separated), side by side",
+    )
     ap.add_argument("--http", type=int, default=0, help="also register this many over HTTP")
     args = ap.parse_args()
     caps = [int(c) for c in args.caps.split(",") if c]
+    workers = [int(w) for w in args.workers.split(",") if w]
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             measure(
@@ -367,6 +419,7 @@ def main() -> None:
                 args.registrations,
                 args.batch,
                 caps,
+                workers,
                 Path(tmp),
             )
             if args.http:
