@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -112,8 +113,9 @@ def lock(
     match and make a person of its own; registrations sharing none run side by side.
 
     PostgreSQL only (`records` is not even read on SQLite, where writers take turns). All are
-    taken in one call, in one global order, so holders cannot deadlock each other: a
-    transaction writing several records takes all of theirs first."""
+    taken in one call, in one global order (`identity_lock_keys` sorts them), so holders
+    cannot deadlock each other: a transaction writing several records takes all of theirs
+    first."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         return
@@ -126,7 +128,13 @@ def lock(
             if kind in config.verified_types
         )
         names.add(f"local_id:{agency}:{local_id}")
-    conn.execute(_LOCK_KEYS, {"keys": sorted(names)})
+    conn.execute(_LOCK_KEYS, {"keys": [_lock_id(name) for name in names]})
+
+
+def _lock_id(name: str) -> int:
+    """A name as a 64-bit advisory lock id: hashed here, so no personal data (a date of birth,
+    an NHS number) is sent to the database, where it could reach its logs."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), signed=True)
 
 
 _INSERT_KEYS = table(BlockingKey).insert()

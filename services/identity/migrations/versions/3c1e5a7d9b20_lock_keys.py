@@ -2,7 +2,8 @@
 
 Two registrations of one person at the same moment must not both find no match and make two
 persons. SQLite has one writer at a time; on PostgreSQL each registration first locks what
-it reads and writes (its blocking keys and verified identifiers) until it commits, so two
+it reads and writes (its local id, blocking keys and verified identifiers, as 64-bit hashes
+made by the service, so no personal data reaches the database's logs) until it commits, so two
 that could see each other run one after the other and the rest run side by side. Locks are
 taken in one order, so registrations cannot deadlock each other.
 
@@ -25,11 +26,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             """
-            CREATE OR REPLACE FUNCTION identity_lock_keys(keys text[]) RETURNS void
+            CREATE OR REPLACE FUNCTION identity_lock_keys(keys bigint[]) RETURNS void
             LANGUAGE plpgsql AS $$
             DECLARE h bigint;
             BEGIN
-              FOR h IN SELECT DISTINCT hashtextextended(k, 0) FROM unnest(keys) AS k ORDER BY 1
+              FOR h IN SELECT DISTINCT k FROM unnest(keys) AS k ORDER BY 1
               LOOP
                 PERFORM pg_advisory_xact_lock(h);
               END LOOP;
@@ -41,4 +42,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS identity_lock_keys(text[])")
+        op.execute("DROP FUNCTION IF EXISTS identity_lock_keys(bigint[])")
