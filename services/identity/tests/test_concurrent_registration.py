@@ -32,11 +32,11 @@ PEOPLE = [
 ]
 
 
-def _body(i: int, agency: str) -> RecordIn:
+def _body(i: int, agency: str, local_id: str | None = None) -> RecordIn:
     given, family, born = PEOPLE[i]
     return RecordIn.model_validate(
         record(
-            f"{agency}-{i}",
+            local_id or f"{agency}-{i}",
             given_name=given,
             family_name=family,
             birth_date=born,
@@ -89,3 +89,40 @@ def test_the_same_person_registered_at_once_by_two_agencies_is_one_person(
     for i in range(len(PEOPLE)):
         assert person[f"housing-{i}"] == person[f"police-{i}"], PEOPLE[i]
     assert len(set(person.values())) == len(PEOPLE)
+
+
+def _correct(url: str, i: int, step: Any) -> None:
+    """Housing registers local id H-1 as PEOPLE[i], at the same moment as the other process."""
+    db = Database(url)
+    config, events = IdentitySettings(), EventWriter("identity", "test")
+    step.wait(timeout=60)
+    with db.session() as s:
+        register(
+            s,
+            events,
+            config,
+            b"k" * 32,
+            agency="housing",
+            body=_body(i, "housing", "H-1"),
+            actor="test",
+        )
+    db.dispose()
+
+
+def test_one_local_id_registered_twice_at_once_is_one_record_updated(
+    new_db: Callable[[str], Database],
+) -> None:
+    # Two versions sharing no blocking key (a record corrected wholesale): only the local id
+    # makes them wait for each other; otherwise both would insert and one would fail.
+    db = new_db("same_local_id")
+    spawn = multiprocessing.get_context("spawn")
+    step = spawn.Barrier(2)
+    workers = [spawn.Process(target=_correct, args=(db.url, i, step)) for i in (0, 1)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    with db.session() as s:
+        rows = s.execute(select(col(ClientRecord.local_id), col(ClientRecord.version))).all()
+    assert [tuple(r) for r in rows] == [("H-1", 2)]
