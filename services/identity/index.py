@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    Engine,
     Select,
     Text,
     bindparam,
@@ -32,6 +35,7 @@ from services.identity.models import (
     BlockingKey,
     ClientRecord,
     NewRecord,
+    Person,
     RecordIdentifier,
     ReviewItem,
     table,
@@ -337,6 +341,23 @@ def records_of_person(
     if agency:
         query = query.where(col(ClientRecord.agency) == agency)
     return list(session.execute(query.order_by(col(ClientRecord.created_at))).scalars())
+
+
+_PERSON_COUNTS: weakref.WeakKeyDictionary[Engine, tuple[float, int]] = weakref.WeakKeyDictionary()
+_ACTIVE_PERSONS = select(func.count()).where(col(Person.status) == "active")
+
+
+def person_count(session: Session, max_age: float) -> int:
+    """Active persons in the index, counted at most every `max_age` seconds per database: the
+    thresholds need only its order of magnitude, and a count at a million persons reads them
+    all."""
+    engine = session.connection().engine
+    now = time.monotonic()
+    counted = _PERSON_COUNTS.get(engine)
+    if counted is None or now - counted[0] >= max_age:
+        counted = (now, int(session.connection().execute(_ACTIVE_PERSONS).scalar_one()))
+        _PERSON_COUNTS[engine] = counted
+    return counted[1]
 
 
 _LOCAL_ID = select(col(ClientRecord.id)).where(

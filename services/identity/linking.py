@@ -74,6 +74,8 @@ def evaluate(
         identifier_matches=found,
         excluded_persons=frozenset() if created else index.rejected_persons(session, record.id),
         guards=frozenset(config.guards),
+        persons=index.person_count(session, config.index_size_refresh_seconds),
+        reference_persons=config.threshold_reference_persons,
     )
 
 

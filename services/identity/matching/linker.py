@@ -4,7 +4,8 @@ benchmarked exactly as the service runs it.
 Rules, in order:
 1. deterministic: a valid strong identifier (NHS number, NINO...) shared with a person links.
 2. probabilistic: the best-scoring candidate person (by its best record) is linked above the
-   upper threshold, queued for review between the thresholds, and a new person below.
+   upper threshold, queued for review between the thresholds, and a new person below; both
+   thresholds rise with the size of the index (`scoring.threshold_shift`).
 3. guards: a pair whose verified identifiers of the same type differ, or whose given names,
    family names or dates of birth disagree entirely without an identifier that agrees (a new
    surname is a question for a person unless the old one is given, or the date of birth and
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.identity.matching.profile import Profile
-from services.identity.matching.scoring import MatchModel, Outcome, Score
+from services.identity.matching.scoring import MatchModel, Outcome, Score, threshold_shift
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,19 @@ class LinkDecision:
     record_id: str | None = None  # the candidate record that scored best
     score: Score | None = None
     candidates: int = 0
+    persons: int = 0  # in the index when deciding
+    shift: float = 0.0  # bits the thresholds rose by for that size
 
     def explanation(self, model: MatchModel) -> dict[str, Any]:
         """What the caller and the audit trail see: no other record's identity or agency."""
         return {
             "decision": {"link": "linked", "review": "review", "new": "new_person"}[self.outcome],
             "rule": self.rule,
-            "thresholds": {"upper": model.upper, "lower": model.lower},
+            "thresholds": {
+                "upper": round(model.upper + self.shift, 3),
+                "lower": round(model.lower + self.shift, 3),
+            },
+            "index_size": {"persons": self.persons, "threshold_shift": round(self.shift, 3)},
             "candidates_compared": self.candidates,
             **(self.score.as_dict() if self.score else {"total": None, "fields": []}),
         }
@@ -106,13 +113,19 @@ def decide(
     identifier_matches: Iterable[tuple[str, str]] = (),
     excluded_persons: frozenset[str] = frozenset(),
     guards: frozenset[str] = ALL_GUARDS,
+    persons: int = 0,
+    reference_persons: int = 0,
 ) -> LinkDecision:
     """Decide what `profile` links to. `identifier_matches`: (type, person id) pairs found by
-    exact lookup of its verified identifiers; `excluded_persons`: pairs a reviewer rejected.
+    exact lookup of its verified identifiers; `excluded_persons`: pairs a reviewer rejected;
+    `persons`: the index's size, which raises both thresholds above `reference_persons`.
     `candidates` is not iterated when an identifier decides (callers pass it lazily)."""
+    shift = threshold_shift(persons, reference_persons)
     for kind, person_id in identifier_matches:
         if person_id not in excluded_persons:
-            return LinkDecision("link", f"deterministic:{kind}", person_id=person_id)
+            return LinkDecision(
+                "link", f"deterministic:{kind}", person_id=person_id, persons=persons, shift=shift
+            )
     best: tuple[float, Candidate, Score, bool] | None = None
     count = 0
     for cand in candidates:
@@ -124,9 +137,9 @@ def decide(
             conflict = identifier_conflict(profile, cand.profile, verified_types)
             best = (score.total, cand, score, conflict)
     if best is None:
-        return LinkDecision("new", "no-candidates", candidates=0)
+        return LinkDecision("new", "no-candidates", candidates=0, persons=persons, shift=shift)
     total, cand, score, conflict = best
-    outcome = model.outcome(total)
+    outcome = model.outcome(total, shift)
     rule = {
         "link": "probabilistic:above-upper",
         "review": "probabilistic:between-thresholds",
@@ -137,7 +150,9 @@ def decide(
         if guard:
             outcome, rule = "review", f"guard:{guard}"
     if outcome == "new":
-        return LinkDecision("new", rule, score=score, candidates=count)
+        return LinkDecision(
+            "new", rule, score=score, candidates=count, persons=persons, shift=shift
+        )
     return LinkDecision(
         outcome,
         rule,
@@ -145,4 +160,6 @@ def decide(
         record_id=cand.record_id,
         score=score,
         candidates=count,
+        persons=persons,
+        shift=shift,
     )

@@ -2,7 +2,8 @@
 
 m = P(level | same person), u = P(level | different people). The total is compared with
 an upper threshold (link) and a lower one (below it: a new person; between: review).
-Every score keeps its explanation: the level and weight of each field.
+Both rise with the size of the index (`threshold_shift`). Every score keeps its explanation:
+the level and weight of each field.
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ class Score:
                 for f in self.fields
             ],
         }
+
+
+def threshold_shift(persons: int, reference: int) -> float:
+    """Bits both thresholds rise by in an index of `persons`, set for one of `reference`.
+
+    A pair's weights are the same in any index, but the odds that a new record is one given
+    person fall as 1 / persons (the Fellegi-Sunter prior): among a million people many more
+    strangers share a name and a date of birth with someone by chance. So a million-person
+    index needs log2(1,000,000 / 20,000) = 5.6 more bits for the same confidence. Never
+    negative: a smaller index keeps the configured thresholds."""
+    if reference <= 0 or persons <= reference:
+        return 0.0
+    return math.log2(persons / reference)
 
 
 @dataclass
@@ -100,10 +114,10 @@ class MatchModel:
                     return Score(alt_total, alt_parts, names_swapped=True)
         return Score(total, parts)
 
-    def outcome(self, total: float) -> Outcome:
-        if total >= self.upper:
+    def outcome(self, total: float, shift: float = 0.0) -> Outcome:
+        if total >= self.upper + shift:
             return "link"
-        return "review" if total >= self.lower else "new"
+        return "review" if total >= self.lower + shift else "new"
 
     # -- persistence: the `estimate` command writes this, the service reads it --------------
     def to_json(self) -> dict[str, Any]:

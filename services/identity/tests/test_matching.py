@@ -19,7 +19,7 @@ from services.identity.matching.linker import Candidate, decide
 from services.identity.matching.nicknames import are_name_variants, canonical_given_name
 from services.identity.matching.postcodes import UK
 from services.identity.matching.profile import make_profile, normalise_name
-from services.identity.matching.scoring import MatchModel
+from services.identity.matching.scoring import MatchModel, threshold_shift
 from services.identity.pseudonyms import pseudonym_of
 
 MODEL = MatchModel.load()
@@ -276,6 +276,49 @@ def test_explanation_names_no_other_record():
     text = repr(d.explanation(MODEL))
     assert "secret" not in text
     assert d.explanation(MODEL)["thresholds"] == {"upper": MODEL.upper, "lower": MODEL.lower}
+
+
+def test_thresholds_rise_by_the_bits_a_larger_index_adds():
+    assert threshold_shift(80_000, 20_000) == 2.0
+    assert threshold_shift(20_000, 20_000) == 0.0
+    assert threshold_shift(500, 20_000) == 0.0  # a small index keeps the thresholds as set
+    assert threshold_shift(10**6, 0) == 0.0  # a reference of 0 turns the rise off
+
+
+def test_the_same_pair_links_in_a_small_index_and_waits_in_a_large_one():
+    # The same given name and date of birth, in another town, no surname or sex given.
+    probe = p(family=None, sex=None, pc="LS2 7QT")
+    total = MODEL.score(probe, p()).total
+    assert MODEL.upper + 3 < total < MODEL.upper + 8
+
+    def at(persons):
+        cands = [_cand(p())]
+        return decide(probe, cands, MODEL, verified_types=VERIFIED, persons=persons, **ref)
+
+    ref = {"reference_persons": 1000}
+    # A rise that puts the pair 1 bit below the upper threshold: review; 3 below the lower: new.
+    review = at(int(1000 * 2 ** (total - MODEL.upper + 1)))
+    new = at(int(1000 * 2 ** (total - MODEL.lower + 3)))
+    assert at(1000).outcome == "link" and at(1000).shift == 0.0
+    assert (review.outcome, review.rule) == ("review", "probabilistic:between-thresholds")
+    assert (new.outcome, new.rule) == ("new", "probabilistic:below-lower")
+    shown = review.explanation(MODEL)
+    assert shown["thresholds"]["upper"] == round(MODEL.upper + review.shift, 3)
+    assert shown["thresholds"]["upper"] > total >= shown["thresholds"]["lower"]
+    assert shown["index_size"]["persons"] == review.persons
+
+
+def test_identifiers_decide_in_an_index_of_any_size():
+    d = decide(
+        p(),
+        [],
+        MODEL,
+        verified_types=VERIFIED,
+        identifier_matches=[("nhs_number", "P1")],
+        persons=10**7,
+        reference_persons=1,
+    )
+    assert (d.outcome, d.person_id, d.rule) == ("link", "P1", "deterministic:nhs_number")
 
 
 def test_em_recovers_m_from_a_mixture():

@@ -259,3 +259,54 @@ def test_search_needs_two_criteria(identity, as_):
         ).status_code
         == 403
     )
+
+
+def test_a_larger_index_asks_more_of_a_link(identity, as_, monkeypatch):
+    # Thresholds set for an index of one person, counted afresh at each decision: at 64
+    # persons both rise by log2(64) = 6 bits.
+    monkeypatch.setenv("CASEBRIDGE_IDENTITY_THRESHOLD_REFERENCE_PERSONS", "1")
+    monkeypatch.setenv("CASEBRIDGE_IDENTITY_INDEX_SIZE_REFRESH_SECONDS", "0")
+    housing, police = as_("caseworker", "housing"), as_("caseworker", "police")
+
+    def namesake(local_id, given, born):
+        # The same given name and date of birth, in another town; no surname or sex given.
+        body = record(local_id, given_name=given, birth_date=born, postcode="LS2 7QT")
+        return {**body, "family_name": None, "sex": None, "address_line": None}
+
+    identity.post(
+        "/records",
+        json=record("A-1", given_name="Imogen", birth_date="1975-06-14"),
+        headers=housing,
+    )
+    small = identity.post(
+        "/records", json=namesake("P-1", "Imogen", "1975-06-14"), headers=police
+    ).json()["link"]
+    assert small["decision"] == "linked"
+    assert small["index_size"] == {"persons": 1, "threshold_shift": 0.0}
+    assert small["thresholds"] == {"upper": 12.0, "lower": 10.0}
+
+    # 62 other people (names, dates and places unlike anyone's), then a second Imogen.
+    others = [
+        {
+            "local_id": f"X-{i}",
+            "given_name": "Q" + chr(97 + i // 8) + "ux" + chr(97 + i % 8),
+            "family_name": "Z" + chr(97 + i % 8) + "orv" + chr(97 + i // 8),
+            "birth_date": f"19{20 + i}-0{1 + i % 9}-1{i % 10}",
+        }
+        for i in range(62)
+    ]
+    batch = identity.post("/records/batch", json={"records": others}, headers=housing)
+    assert batch.status_code == 200, batch.text
+    identity.post(
+        "/records",
+        json=record("A-2", given_name="Beatrix", birth_date="1968-11-02"),
+        headers=housing,
+    )
+    large = identity.post(
+        "/records", json=namesake("P-2", "Beatrix", "1968-11-02"), headers=police
+    ).json()["link"]
+    assert large["index_size"] == {"persons": 64, "threshold_shift": 6.0}
+    assert large["thresholds"] == {"upper": 18.0, "lower": 16.0}
+    # The same evidence as the first pair, above the thresholds as set: here it waits.
+    assert large["total"] == small["total"] and 16.0 <= large["total"] < 18.0
+    assert (large["decision"], large["rule"]) == ("review", "probabilistic:between-thresholds")
