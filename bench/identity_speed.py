@@ -140,6 +140,7 @@ def online_match(
     """Decide each probe (read-only) as a registration would; print latency and accuracy."""
     samples, candidates, outcomes = [], [], {"link": 0, "review": 0, "new": 0}
     right = wrong = queued = 0  # links to the true person / to anyone else; true reviews
+    strangers_queued = 0  # reviews of probes who are no one in the index
     for body, true_pid in zip(online, truth, strict=True):
         ids, pc = clean(body, config)
         rec = ClientRecord(
@@ -164,6 +165,7 @@ def online_match(
             right += decision.person_id == true_pid
             wrong += decision.person_id != true_pid
         queued += decision.outcome == "review" and decision.person_id == true_pid
+        strangers_queued += decision.outcome == "review" and true_pid is None
     cstats = percentiles([float(c) for c in candidates])
     print(
         f"  {label:<36} {fmt(percentiles(samples))}  "
@@ -172,7 +174,8 @@ def online_match(
     known = sum(t is not None for t in truth)
     print(
         f"    links to the true person {right}/{known} known probes, wrong links {wrong}, "
-        f"reviews naming the true person {queued}"
+        f"reviews naming the true person {queued}, strangers sent to review "
+        f"{strangers_queued}/{len(truth) - known}"
     )
 
 
@@ -305,6 +308,9 @@ def measure(
             online_match(
                 db, config.model_copy(update={"max_candidates": cap}), online, truth, label
             )
+        # Baseline: the same probes with the thresholds as set, not raised for the index size.
+        unraised = config.model_copy(update={"threshold_reference_persons": 0})
+        online_match(db, unraised, online, truth, "online match, thresholds not raised")
 
         # Registration: the whole write path (validate, decide, insert, audit), as
         # `POST /records` (batch 1) and `POST /records/batch` make it, in one process and in
