@@ -39,7 +39,7 @@ class IdentitySettings(BaseSettings):
     lower_threshold: float | None = None
     # The index size the thresholds are set for: in a larger index both rise by
     # log2(persons / this) bits (matching/scoring.py `threshold_shift`). At a million persons
-    # that cut the strangers sent to review from 112 to 31 of 296 and kept 673 of 674 true
+    # that cut the strangers sent to review from 112 to 31 of 292 and kept 673 of 674 true
     # links (bench/identity_speed.py). 0 keeps the thresholds as set. Persons are counted at
     # most every `index_size_refresh_seconds` per process.
     threshold_reference_persons: int = 20_000
