@@ -1,6 +1,7 @@
 """The candidate query against a real index (the test run's database, SQLite or PostgreSQL):
 cached profiles are reused only for the version they were built from, each cap keeps what its
-caller needs, and both databases pick the same candidates."""
+caller needs, both databases pick the same candidates, and the index size the thresholds
+rise with is counted once per refresh, of active persons only."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from services.identity import index
 from services.identity.config import IdentitySettings
 from services.identity.matching.blocking import blocking_keys
+from services.identity.merges import merge_persons
 from services.identity.records.schemas import RecordIn
 from services.identity.records.search import search
 from services.identity.records.service import Registration, register
@@ -133,3 +135,29 @@ def test_ties_under_the_cap_go_to_the_lowest_record_ids(
         with db.session() as s:
             found = index.candidates(s, config, keys, exclude_record=probe.id)
         assert [c.record_id for c in found] == sorted(alike)[:cap]
+
+
+def test_the_index_size_counts_active_persons_once_per_refresh(
+    db: Database, registered: Registrar, new_db: Callable[[str], Database]
+) -> None:
+    def count(database: Database, max_age: float) -> int:
+        with database.session() as s:
+            return index.person_count(s, max_age)
+
+    one = registered("L-1")
+    registered("L-2", given_name="Mary", family_name="Okafor", birth_date="1961-07-30")
+    assert count(db, 0) == 2
+    three = registered("L-3", given_name="Priya", family_name="Natarajan", birth_date="1990-12-01")
+    assert count(db, 3600) == 2  # counted a moment ago: not read again
+    assert count(db, 0) == 3  # due: read again
+    with db.session() as s:
+        merge_persons(
+            s,
+            EventWriter("identity", "test"),
+            survivor_id=one.link.person_id,
+            merged_id=three.link.person_id,
+            actor="steward",
+            reason="test",
+        )
+    assert count(db, 0) == 2  # a merged person is no longer one of the index's persons
+    assert count(new_db("other"), 3600) == 0  # each database has its own count
