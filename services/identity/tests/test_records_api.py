@@ -268,24 +268,21 @@ def test_a_larger_index_asks_more_of_a_link(identity, as_, monkeypatch):
     monkeypatch.setenv("CASEBRIDGE_IDENTITY_INDEX_SIZE_REFRESH_SECONDS", "0")
     housing, police = as_("caseworker", "housing"), as_("caseworker", "police")
 
-    def namesake(local_id, given, born):
-        # The same given name and date of birth, in another town; no surname or sex given.
-        body = record(local_id, given_name=given, birth_date=born, postcode="LS2 7QT")
-        return {**body, "family_name": None, "sex": None, "address_line": None}
+    def pair(n, given, born):
+        """A person at housing, then a namesake at the police: the same given name and date
+        of birth, in another town, no surname or sex given. The namesake's link decision."""
+        person = record(f"A-{n}", given_name=given, birth_date=born)
+        identity.post("/records", json=person, headers=housing)
+        namesake = {**person, "local_id": f"P-{n}", "postcode": "LS2 7QT"}
+        namesake.update(family_name=None, sex=None, address_line=None)
+        return identity.post("/records", json=namesake, headers=police).json()["link"]
 
-    identity.post(
-        "/records",
-        json=record("A-1", given_name="Imogen", birth_date="1975-06-14"),
-        headers=housing,
-    )
-    small = identity.post(
-        "/records", json=namesake("P-1", "Imogen", "1975-06-14"), headers=police
-    ).json()["link"]
+    small = pair(1, "Imogen", "1975-06-14")
     assert small["decision"] == "linked"
     assert small["index_size"] == {"persons": 1, "threshold_shift": 0.0}
     assert small["thresholds"] == {"upper": 12.0, "lower": 10.0}
 
-    # 62 other people (names, dates and places unlike anyone's), then a second Imogen.
+    # 62 other people (names, dates and places unlike anyone's), then a second pair.
     others = [
         {
             "local_id": f"X-{i}",
@@ -297,14 +294,7 @@ def test_a_larger_index_asks_more_of_a_link(identity, as_, monkeypatch):
     ]
     batch = identity.post("/records/batch", json={"records": others}, headers=housing)
     assert batch.status_code == 200, batch.text
-    identity.post(
-        "/records",
-        json=record("A-2", given_name="Beatrix", birth_date="1968-11-02"),
-        headers=housing,
-    )
-    large = identity.post(
-        "/records", json=namesake("P-2", "Beatrix", "1968-11-02"), headers=police
-    ).json()["link"]
+    large = pair(2, "Beatrix", "1968-11-02")
     assert large["index_size"] == {"persons": 64, "threshold_shift": 6.0}
     assert large["thresholds"] == {"upper": 18.0, "lower": 16.0}
     # The same evidence as the first pair, above the thresholds as set: here it waits.
