@@ -106,12 +106,14 @@ class MatchModel:
             and b.given
             and b.family
         ):
-            alt = compare(swapped(a), b)
-            # Only a real swap counts: both names must agree the other way round.
-            if alt["given_name"] != "else" and alt["family_name"] != "else":
-                alt_total, alt_parts = self.weigh(alt)
-                if alt_total > total + 1.0:
-                    return Score(alt_total, alt_parts, names_swapped=True)
+            # Either side swapped: a multi-word surname written as the given name ("de la
+            # Cruz") splits unevenly, and the score must not depend on which came first.
+            for alt in (compare(swapped(a), b), compare(a, swapped(b))):
+                # Only a real swap counts: both names must agree the other way round.
+                if alt["given_name"] != "else" and alt["family_name"] != "else":
+                    alt_total, alt_parts = self.weigh(alt)
+                    if alt_total > total + 1.0:
+                        return Score(alt_total, alt_parts, names_swapped=True)
         return Score(total, parts)
 
     def outcome(self, total: float, shift: float = 0.0) -> Outcome:

@@ -118,6 +118,13 @@ def test_swapped_given_and_family_names_still_match():
     assert MODEL.outcome(score.total) == "link"
 
 
+def test_a_swapped_multi_word_surname_scores_the_same_either_way_round():
+    a, b = p(given="de la Cruz", family="Cambell"), p(given="Cambell", family="de la Cruz")
+    one, other = MODEL.score(a, b), MODEL.score(b, a)
+    assert one.names_swapped and other.names_swapped
+    assert one.total == other.total and MODEL.outcome(one.total) == "link"
+
+
 def test_one_shared_name_is_not_a_swap():
     # "Kyle Hanna" against "Hannah Laverty": only one name agrees the other way round.
     score = MODEL.score(p(given="Kyle", family="Hanna"), p(given="Hannah", family="Laverty"))
