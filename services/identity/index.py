@@ -351,12 +351,12 @@ def person_count(session: Session, max_age: float) -> int:
     """Active persons in the index, counted at most every `max_age` seconds per database: the
     thresholds need only its order of magnitude, and a count at a million persons reads them
     all."""
-    engine = session.connection().engine
+    conn = session.connection()
     now = time.monotonic()
-    counted = _PERSON_COUNTS.get(engine)
+    counted = _PERSON_COUNTS.get(conn.engine)
     if counted is None or now - counted[0] >= max_age:
-        counted = (now, int(session.connection().execute(_ACTIVE_PERSONS).scalar_one()))
-        _PERSON_COUNTS[engine] = counted
+        counted = (now, int(conn.execute(_ACTIVE_PERSONS).scalar_one()))
+        _PERSON_COUNTS[conn.engine] = counted
     return counted[1]
 
 

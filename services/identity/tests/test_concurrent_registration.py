@@ -47,7 +47,7 @@ def _body(i: int, agency: str, local_id: str | None = None) -> RecordIn:
     )
 
 
-def _worker(url: str, agency: str, step: Any, batch: bool) -> None:
+def _worker(url: str, agency: str, batch: bool, step: Any) -> None:
     """Registers each person once, in step with the other process; or all of them as one
     batch, as `POST /records/batch` does, the police in the reverse order."""
     db = Database(url)
@@ -64,6 +64,19 @@ def _worker(url: str, agency: str, step: Any, batch: bool) -> None:
     db.dispose()
 
 
+def _at_once(target: Callable[..., None], args: list[tuple[Any, ...]]) -> None:
+    """Run `target(*a, step)` for each `a` in its own process, kept in step by a barrier, and
+    require each to finish cleanly."""
+    spawn = multiprocessing.get_context("spawn")
+    step = spawn.Barrier(len(args))
+    workers = [spawn.Process(target=target, args=(*a, step)) for a in args]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+
+
 @pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
 def test_the_same_person_registered_at_once_by_two_agencies_is_one_person(
     new_db: Callable[[str], Database], batch: bool
@@ -71,17 +84,7 @@ def test_the_same_person_registered_at_once_by_two_agencies_is_one_person(
     # Batches writing the same people in opposite orders would deadlock if each record
     # took its own locks as it went.
     db = new_db("concurrent")
-    spawn = multiprocessing.get_context("spawn")
-    step = spawn.Barrier(2)
-    workers = [
-        spawn.Process(target=_worker, args=(db.url, agency, step, batch))
-        for agency in ("housing", "police")
-    ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-        assert w.exitcode == 0
+    _at_once(_worker, [(db.url, agency, batch) for agency in ("housing", "police")])
     with db.session() as s:
         rows = s.execute(select(col(ClientRecord.local_id), col(ClientRecord.person_id))).all()
     person = dict(rows)
@@ -115,14 +118,7 @@ def test_one_local_id_registered_twice_at_once_is_one_record_updated(
     # Two versions sharing no blocking key (a record corrected wholesale): only the local id
     # makes them wait for each other; otherwise both would insert and one would fail.
     db = new_db("same_local_id")
-    spawn = multiprocessing.get_context("spawn")
-    step = spawn.Barrier(2)
-    workers = [spawn.Process(target=_correct, args=(db.url, i, step)) for i in (0, 1)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-        assert w.exitcode == 0
+    _at_once(_correct, [(db.url, i) for i in (0, 1)])
     with db.session() as s:
         rows = s.execute(select(col(ClientRecord.local_id), col(ClientRecord.version))).all()
     assert [tuple(r) for r in rows] == [("H-1", 2)]
