@@ -21,6 +21,7 @@ import logging
 import random
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -100,21 +101,30 @@ def febrl(which: int) -> tuple[list[BenchRecord], IdentitySettings]:
 
 
 # -- ours ------------------------------------------------------------------------------------
-def trained_config(records: list[BenchRecord], config: IdentitySettings) -> IdentitySettings:
+def trained_config(
+    records: list[BenchRecord], config: IdentitySettings, common_names: bool = True
+) -> IdentitySettings:
+    """`identity estimate`'s model for these records; without the common names' shares
+    when `common_names` is off (the model before they were counted, for comparison)."""
     profiles = []
     for r in records:
         body = RecordIn.model_validate(r.body)
         ids, pc = clean(body, config)
         row = body.model_copy(update={"identifiers": ids, "postcode": pc})
         profiles.append(profile_of(config, row))
-    return config.with_model(train(profiles, MatchModel.load()))
+    model = train(profiles, MatchModel.load())
+    return config.with_model(model if common_names else replace(model, term_frequencies={}))
 
 
 def run_ours(
-    records: list[BenchRecord], config: IdentitySettings, tmp: Path, name: str
+    records: list[BenchRecord],
+    config: IdentitySettings,
+    tmp: Path,
+    name: str,
+    common_names: bool = True,
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    config = trained_config(records, config)
+    config = trained_config(records, config, common_names)
     trained_s = time.perf_counter() - t0
     index = Index(f"sqlite:///{tmp}/{name}.db", config)
     try:
@@ -227,6 +237,11 @@ def main() -> None:
     ap.add_argument("--datasets", default="synthetic,febrl1,febrl2,febrl3")
     ap.add_argument("--no-splink", action="store_true")
     ap.add_argument(
+        "--no-common-names",
+        action="store_true",
+        help="weigh every exact name agreement alike (the model before common names counted)",
+    )
+    ap.add_argument(
         "--guards",
         default="all",
         help="link guards to keep: 'all' (the default configuration), 'none', or a list",
@@ -242,7 +257,7 @@ def main() -> None:
             if args.guards != "all":
                 kept = [] if args.guards == "none" else args.guards.split(",")
                 config = config.model_copy(update={"guards": kept})
-            ours = run_ours(records, config, Path(tmp), name)
+            ours = run_ours(records, config, Path(tmp), name, not args.no_common_names)
             theirs = None if args.no_splink else run_splink(records, uk=name == "synthetic")
             rows.append((name, len(records), ours, theirs))
             _print_row(name, len(records), ours, theirs)

@@ -28,6 +28,7 @@ import multiprocessing
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,10 @@ from bench.common import fmt, peak_rss_mb, percentiles, scratch_database
 from bench.identity_harness import SECRET
 from bench.identity_synthetic import as_body, corrupt, make_population
 from services.identity.config import IdentitySettings
-from services.identity.index import clear_profile_cache, profile_of
+from services.identity.index import PROFILE_COLUMNS, clear_profile_cache, profile_of
 from services.identity.linking import evaluate
 from services.identity.matching.blocking import blocking_keys
+from services.identity.matching.training import term_frequencies
 from services.identity.models import BlockingKey, ClientRecord, Person, Pseudonym, RecordIdentifier
 from services.identity.pseudonyms import pseudonym_of
 from services.identity.records.endpoints import audit_registration
@@ -311,6 +313,14 @@ def measure(
         # Baseline: the same probes with the thresholds as set, not raised for the index size.
         unraised = config.model_copy(update={"threshold_reference_persons": 0})
         online_match(db, unraised, online, truth, "online match, thresholds not raised")
+        # And with common names weighed by their share of the index, as a model written by
+        # `identity estimate` weighs them (the same sample of records it reads).
+        with db.session() as s:
+            rows = s.execute(select(*PROFILE_COLUMNS).limit(200_000)).all()
+        shares = term_frequencies([profile_of(config, r) for r in rows], config.model.u)
+        weighted = config.with_model(replace(config.model, term_frequencies=shares))
+        print(f"    common names counted: {', '.join(f'{f} {len(n)}' for f, n in shares.items())}")
+        online_match(db, weighted, online, truth, "online match, common names weighed")
 
         # Registration: the whole write path (validate, decide, insert, audit), as
         # `POST /records` (batch 1) and `POST /records/batch` make it, in one process and in

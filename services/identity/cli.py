@@ -70,6 +70,8 @@ def estimate(
         f: {k: round(v, 2) for k, v in levels.items()} for f, levels in model.weights.items()
     }
     typer.echo(json.dumps(weights, indent=1))
+    common = ", ".join(f"{f} {len(names)}" for f, names in model.term_frequencies.items())
+    typer.echo(f"common names weighed by their share: {common}")
     typer.echo(f"use it: CASEBRIDGE_IDENTITY_MODEL_FILE={output.resolve()}")
 
 

@@ -2,8 +2,9 @@
 
 m = P(level | same person), u = P(level | different people). The total is compared with
 an upper threshold (link) and a lower one (below it: a new person; between: review).
-Both rise with the size of the index (`threshold_shift`). Every score keeps its explanation:
-the level and weight of each field.
+Both rise with the size of the index (`threshold_shift`). An exact name agreement on a
+common name weighs less (`term_frequencies`). Every score keeps its explanation: the level
+and weight of each field.
 """
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ Outcome = Literal["link", "review", "new"]
 DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.json")
 
 
+# The fields whose exact agreement is weighed by how common the agreed value is.
+TERM_FIELDS = ("given_name", "family_name")
+
+
 @dataclass(frozen=True)
 class FieldWeight:
     field: str
     level: str | None
     weight: float
+    term_frequency: float | None = None  # set when a common name lowered the weight
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,16 @@ class Score:
             "names_swapped": self.names_swapped,
             "fields": [
                 {"field": f.field, "level": f.level, "weight": round(f.weight, 3)}
+                | ({"term_frequency": f.term_frequency} if f.term_frequency is not None else {})
                 for f in self.fields
             ],
         }
+
+
+def term_of(p: Profile, field_name: str) -> str:
+    """The name a profile gives for a term field, as exact agreement compares it."""
+    name = p.given if field_name == "given_name" else p.family
+    return name.replace(" ", "") if name else ""
 
 
 def threshold_shift(persons: int, reference: int) -> float:
@@ -63,14 +76,24 @@ def threshold_shift(persons: int, reference: int) -> float:
 
 @dataclass
 class MatchModel:
-    """m and u per field level, and the two thresholds (in match-weight bits)."""
+    """m and u per field level, the two thresholds (in match-weight bits), and the names
+    common enough to weigh less when they agree.
+
+    `term_frequencies[field][name]` is the name's share of the index's records, kept only
+    where it exceeds the field's u for "exact" (the chance that two random records agree on
+    that field). Two strangers called Smith agree far more often than two called Okonkwo, so
+    an exact agreement on a common name weighs log2(m / share) instead of log2(m / u), as in
+    Splink. One-sided on purpose: a rare surname is no stronger than an average one, because
+    the strangers who share a rare surname are the family at the same address."""
 
     m: dict[str, dict[str, float]]
     u: dict[str, dict[str, float]]
     upper: float = 12.0
     lower: float = 4.0
+    term_frequencies: dict[str, dict[str, float]] = field(default_factory=dict)
     weights: dict[str, dict[str, float]] = field(init=False)
     _parts: dict[str, dict[str | None, FieldWeight]] = field(init=False, repr=False, compare=False)
+    _terms: dict[str, dict[str, FieldWeight]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.weights = {
@@ -87,15 +110,33 @@ class MatchModel:
             | {level: FieldWeight(f, level, w) for level, w in levels.items()}
             for f, levels in self.weights.items()
         }
+        m_exact = {f: max(self.m[f]["exact"], 1e-6) for f in TERM_FIELDS}
+        self._terms = {  # only fields with common names: the rest cost nothing in `weigh`
+            f: {
+                name: FieldWeight(f, "exact", math.log2(m_exact[f] / share), share)
+                for name, share in self.term_frequencies.get(f, {}).items()
+                if share > self.u[f]["exact"]
+            }
+            for f in TERM_FIELDS
+            if self.term_frequencies.get(f)
+        }
 
-    def weigh(self, vector: dict[str, str | None]) -> tuple[float, tuple[FieldWeight, ...]]:
-        parts = tuple([self._parts[f][level] for f, level in vector.items()])
-        return sum([p.weight for p in parts]), parts
+    def weigh(
+        self, vector: dict[str, str | None], a: Profile
+    ) -> tuple[float, tuple[FieldWeight, ...]]:
+        """The weights of a comparison vector; `a` is one side of the pair, whose names are
+        the agreed ones where a name field is "exact"."""
+        parts = [
+            (level == "exact" and f in self._terms and self._terms[f].get(term_of(a, f)))
+            or self._parts[f][level]
+            for f, level in vector.items()
+        ]
+        return sum([p.weight for p in parts]), tuple(parts)
 
     def score(self, a: Profile, b: Profile) -> Score:
         """Score a pair, also trying given and family names the other way round."""
         vector = compare(a, b)
-        total, parts = self.weigh(vector)
+        total, parts = self.weigh(vector, a)
         # Names the other way round can only help when neither name already agrees.
         poor = (None, "else", "jw80", "initial")
         if (
@@ -108,10 +149,11 @@ class MatchModel:
         ):
             # Either side swapped: a multi-word surname written as the given name ("de la
             # Cruz") splits unevenly, and the score must not depend on which came first.
-            for alt in (compare(swapped(a), b), compare(a, swapped(b))):
+            for x, y in ((swapped(a), b), (a, swapped(b))):
+                alt = compare(x, y)
                 # Only a real swap counts: both names must agree the other way round.
                 if alt["given_name"] != "else" and alt["family_name"] != "else":
-                    alt_total, alt_parts = self.weigh(alt)
+                    alt_total, alt_parts = self.weigh(alt, x)
                     if alt_total > total + 1.0:
                         return Score(alt_total, alt_parts, names_swapped=True)
         return Score(total, parts)
@@ -123,11 +165,23 @@ class MatchModel:
 
     # -- persistence: the `estimate` command writes this, the service reads it --------------
     def to_json(self) -> dict[str, Any]:
-        return {"upper": self.upper, "lower": self.lower, "m": self.m, "u": self.u}
+        return {
+            "upper": self.upper,
+            "lower": self.lower,
+            "m": self.m,
+            "u": self.u,
+            "term_frequencies": self.term_frequencies,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MatchModel:
-        return cls(m=data["m"], u=data["u"], upper=data["upper"], lower=data["lower"])
+        return cls(
+            m=data["m"],
+            u=data["u"],
+            upper=data["upper"],
+            lower=data["lower"],
+            term_frequencies=data.get("term_frequencies", {}),
+        )
 
     @classmethod
     def load(cls, path: Path | None = None) -> MatchModel:

@@ -45,6 +45,9 @@ def test_estimate_writes_a_model_the_service_can_use(
     model = MatchModel.load(out)
     assert model.upper == 15
     assert model.weights["birth_date"]["exact"] > 0 > model.weights["birth_date"]["else"]
+    # Each surname is 2 of the 12 records, commoner than two random records agreeing.
+    assert model.term_frequencies["family_name"]["OKAFOR"] == round(2 / 12, 6)
+    assert set(model.term_frequencies["family_name"]) == {f.upper() for _, f, _ in PEOPLE}
     monkeypatch.setenv("CASEBRIDGE_IDENTITY_MODEL_FILE", str(out))
     assert IdentitySettings().model.upper == 15
 

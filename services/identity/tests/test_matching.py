@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
+from dataclasses import replace
 from datetime import date
 
 from services.identity.matching.blocking import blocking_keys, query_keys
@@ -20,6 +22,7 @@ from services.identity.matching.nicknames import are_name_variants, canonical_gi
 from services.identity.matching.postcodes import UK
 from services.identity.matching.profile import make_profile, normalise_name
 from services.identity.matching.scoring import MatchModel, threshold_shift
+from services.identity.matching.training import term_frequencies
 from services.identity.pseudonyms import pseudonym_of
 
 MODEL = MatchModel.load()
@@ -123,6 +126,63 @@ def test_a_swapped_multi_word_surname_scores_the_same_either_way_round():
     one, other = MODEL.score(a, b), MODEL.score(b, a)
     assert one.names_swapped and other.names_swapped
     assert one.total == other.total and MODEL.outcome(one.total) == "link"
+
+
+COMMON = replace(
+    MODEL,
+    term_frequencies={
+        "family_name": {"SMITH": 0.04, "DELACRUZ": 0.02, "JONES": 0.001},
+        "given_name": {"JONATHAN": 0.03},
+    },
+)
+
+
+def _weight(score, field):
+    return next(f for f in score.fields if f.field == field)
+
+
+def test_an_agreeing_common_name_weighs_by_its_share():
+    score = COMMON.score(p(), p())
+    family, given = _weight(score, "family_name"), _weight(score, "given_name")
+    assert family.term_frequency == 0.04 and given.term_frequency == 0.03
+    assert abs(family.weight - math.log2(MODEL.m["family_name"]["exact"] / 0.04)) < 1e-9
+    assert family.weight < MODEL.weights["family_name"]["exact"] - 2
+    lost = MODEL.weights["family_name"]["exact"] - family.weight
+    lost += MODEL.weights["given_name"]["exact"] - given.weight
+    assert abs(MODEL.score(p(), p()).total - score.total - lost) < 1e-9
+    assert score.as_dict()["fields"][1]["term_frequency"] == 0.04
+
+
+def test_a_rare_or_unlisted_name_keeps_the_level_weight():
+    # Below the field's u for "exact" (JONES), or not listed (OKAFOR): never raised.
+    for family in ("Jones", "Okafor"):
+        weight = _weight(COMMON.score(p(family=family), p(family=family)), "family_name")
+        assert weight.term_frequency is None
+        assert weight.weight == MODEL.weights["family_name"]["exact"]
+    # Only an exact agreement is weighed by its share: a typo of Smith is not.
+    near = _weight(COMMON.score(p(family="Smyth"), p()), "family_name")
+    assert near.term_frequency is None and near.level != "exact"
+
+
+def test_swapped_and_multi_word_names_are_weighed_by_the_agreed_name():
+    swapped = COMMON.score(p(given="Smith", family="Jonathan"), p())
+    assert swapped.names_swapped
+    assert _weight(swapped, "family_name").term_frequency == 0.04
+    spaced = COMMON.score(p(family="De La Cruz"), p(family="de la Cruz"))
+    assert _weight(spaced, "family_name").term_frequency == 0.02
+
+
+def test_term_frequencies_keep_only_names_commoner_than_u():
+    names = (
+        ["Smith"] * 10
+        + ["Jones"] * 2
+        + [f"Na{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(88)]
+    )
+    profiles = [p(family=n) for n in names] + [p(family=None)]
+    u = {"family_name": {"exact": 0.015}, "given_name": {"exact": 0.5}}
+    shares = term_frequencies(profiles, u)
+    # 101 records, one with no surname: Smith 10/100, Jones 2/100; every given name agrees.
+    assert shares == {"family_name": {"SMITH": 0.1, "JONES": 0.02}, "given_name": {"JONATHAN": 1.0}}
 
 
 def test_one_shared_name_is_not_a_swap():
@@ -365,6 +425,10 @@ def test_model_round_trips_through_json(tmp_path):
     MODEL.save(tmp_path / "m.json")
     again = MatchModel.load(tmp_path / "m.json")
     assert again.weights == MODEL.weights and again.upper == MODEL.upper
+    COMMON.save(tmp_path / "c.json")
+    again = MatchModel.load(tmp_path / "c.json")
+    assert again.term_frequencies == COMMON.term_frequencies
+    assert again.score(p(), p()).total == COMMON.score(p(), p()).total
 
 
 def test_pseudonym_format_and_namespaces():

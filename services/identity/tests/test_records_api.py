@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import replace
 
+from services.identity.matching.scoring import MatchModel
 from services.identity.tests.conftest import record
 
 
@@ -300,3 +303,29 @@ def test_a_larger_index_asks_more_of_a_link(identity, as_, monkeypatch):
     # The same evidence as the first pair, above the thresholds as set: here it waits.
     assert large["total"] == small["total"] and 16.0 <= large["total"] < 18.0
     assert (large["decision"], large["rule"]) == ("review", "probabilistic:between-thresholds")
+
+
+def test_a_common_surname_counts_for_less(identity, as_, monkeypatch, tmp_path):
+    # A model whose index found Smith on 20% of its records (written by `identity estimate`).
+    model = MatchModel.load()
+    replace(model, term_frequencies={"family_name": {"SMITH": 0.2}}).save(tmp_path / "m.json")
+    monkeypatch.setenv("CASEBRIDGE_IDENTITY_MODEL_FILE", str(tmp_path / "m.json"))
+    monkeypatch.setenv("CASEBRIDGE_IDENTITY_UPPER_THRESHOLD", "20")
+    housing, police = as_("caseworker", "housing"), as_("caseworker", "police")
+
+    def pair(n, family):
+        """A person at housing, then a record at the police with the same surname and date of
+        birth, a nickname, and nothing else. Its link decision."""
+        identity.post("/records", json=record(f"A-{n}", family_name=family), headers=housing)
+        thin = {"local_id": f"P-{n}", "given_name": "Jon", "family_name": family}
+        thin["birth_date"] = "1980-03-04"
+        return identity.post("/records", json=thin, headers=police).json()["link"]
+
+    rare, common = pair(1, "Okafor"), pair(2, "Smith")
+    assert rare["decision"] == "linked"
+    assert common["decision"] == "review"
+    # The evidence differs only in how common the surname is: log2(0.2 / u) bits less.
+    u = model.u["family_name"]["exact"]
+    assert abs(rare["total"] - common["total"] - math.log2(0.2 / u)) < 0.01
+    family = next(f for f in common["fields"] if f["field"] == "family_name")
+    assert family["level"] == "exact" and family["term_frequency"] == 0.2
