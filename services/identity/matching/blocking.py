@@ -15,7 +15,6 @@ would pair every two people with the same first name and birth year.
 
 from __future__ import annotations
 
-from services.identity.matching.comparisons import swapped
 from services.identity.matching.profile import Profile, phonetic
 
 # A block this small is searched whole; a record in a larger one must share a second key.
@@ -44,7 +43,7 @@ def query_keys(p: Profile) -> set[str]:
     """The keys a record's candidates are looked for under."""
     keys = blocking_keys(p)
     if p.given and p.family:
-        keys |= _name_keys(swapped(p))
+        keys |= _name_keys(p.swapped())
     if p.birth_date is not None:
         keys |= {f"sny:{code}:{p.birth_date.year}" for n in p.other_names if (code := phonetic(n))}
     return keys

@@ -6,14 +6,13 @@ weight. None means a side is missing the field, which contributes no evidence ei
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
-from services.identity.matching.nicknames import are_name_variants, canonical_given_name
-from services.identity.matching.profile import Profile, phonetic
+from services.identity.matching.nicknames import are_name_variants
+from services.identity.matching.profile import Profile
 
 FIELD_LEVELS: dict[str, tuple[str, ...]] = {
     "given_name": ("exact", "nickname", "jw92", "phonetic", "jw80", "initial", "else"),
@@ -160,17 +159,3 @@ def compare(a: Profile, b: Profile) -> dict[str, str | None]:
         "place": place_level(a, b),
         "identifier": identifier_level(a.identifiers, b.identifiers),
     }
-
-
-def swapped(p: Profile) -> Profile:
-    """The profile with given and family names exchanged (forms filled in the wrong order)."""
-    first = p.family.split(" ")[0] if p.family else None
-    return replace(
-        p,
-        given=first,
-        given_canonical=canonical_given_name(first) if first else None,
-        family=p.given,
-        given_phonetic=phonetic(first),
-        family_phonetic=p.given_phonetic,
-        family_parts=(p.given,) if p.given else (),
-    )

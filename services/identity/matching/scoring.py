@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from services.identity.matching.comparisons import FIELD_LEVELS, compare, swapped
+from services.identity.matching.comparisons import (
+    FIELD_LEVELS,
+    compare,
+    family_name_level,
+    given_name_level,
+)
 from services.identity.matching.profile import Profile
 
 Outcome = Literal["link", "review", "new"]
@@ -149,10 +154,12 @@ class MatchModel:
         ):
             # Either side swapped: a multi-word surname written as the given name ("de la
             # Cruz") splits unevenly, and the score must not depend on which came first.
-            for x, y in ((swapped(a), b), (a, swapped(b))):
-                alt = compare(x, y)
+            # Only the names change, so only they are compared again.
+            for x, y in ((a.swapped(), b), (a, b.swapped())):
+                given, family = given_name_level(x, y), family_name_level(x, y)
                 # Only a real swap counts: both names must agree the other way round.
-                if alt["given_name"] != "else" and alt["family_name"] != "else":
+                if given != "else" and family != "else":
+                    alt = vector | {"given_name": given, "family_name": family}
                     alt_total, alt_parts = self.weigh(alt, x)
                     if alt_total > total + 1.0:
                         return Score(alt_total, alt_parts, names_swapped=True)
