@@ -78,25 +78,26 @@ class Profile:
         """This profile with given and family names exchanged (forms filled in the wrong
         order). Kept once made: a new record is swapped against each of its candidates, and a
         cached candidate against each new record it meets."""
-        if self._swapped is None:
-            first = self.family.split(" ")[0] if self.family else None
-            other = Profile(
-                given=first,
-                family=self.given,
-                other_names=self.other_names,
-                birth_date=self.birth_date,
-                sex=self.sex,
-                postcode=self.postcode,
-                address=self.address,
-                address_numbers=self.address_numbers,
-                identifiers=self.identifiers,
-                given_canonical=canonical_given_name(first) if first else None,
-                given_phonetic=phonetic(first),
-                family_phonetic=self.given_phonetic,
-                family_parts=(self.given,) if self.given else (),
-            )
-            object.__setattr__(self, "_swapped", other)  # frozen: set once, like a cache
-        return self._swapped
+        if self._swapped is not None:
+            return self._swapped
+        first = self.family.split(" ")[0] if self.family else None
+        other = Profile(
+            given=first,
+            family=self.given,
+            other_names=self.other_names,
+            birth_date=self.birth_date,
+            sex=self.sex,
+            postcode=self.postcode,
+            address=self.address,
+            address_numbers=self.address_numbers,
+            identifiers=self.identifiers,
+            given_canonical=canonical_given_name(first) if first else None,
+            given_phonetic=phonetic(first),
+            family_phonetic=self.given_phonetic,
+            family_parts=(self.given,) if self.given else (),
+        )
+        object.__setattr__(self, "_swapped", other)  # frozen: set once, like a cache
+        return other
 
 
 def make_profile(
