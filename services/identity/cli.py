@@ -20,7 +20,7 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 
 from services.identity.config import IdentitySettings
-from services.identity.index import PROFILE_COLUMNS, profile_of
+from services.identity.index import PROFILE_COLUMNS, profile_of, sample_rows
 from services.identity.index import reindex as reindex_rows
 from services.identity.matching.training import train
 from services.identity.models import ClientRecord
@@ -41,7 +41,9 @@ def estimate(
     output: Annotated[Path, typer.Option(help="Where to write the model (JSON).")] = Path(
         "identity-model.json"
     ),
-    sample: Annotated[int, typer.Option(help="At most this many records are used.")] = 200_000,
+    sample: Annotated[
+        int, typer.Option(min=2, help="Records drawn at random from the index to learn from.")
+    ] = 200_000,
     iterations: Annotated[int, typer.Option(help="EM iterations.")] = 30,
     upper: Annotated[float | None, typer.Option(help="Upper threshold (link).")] = None,
     lower: Annotated[float | None, typer.Option(help="Lower threshold (review).")] = None,
@@ -53,7 +55,7 @@ def estimate(
     try:
         upgrade(db, "identity")
         with db.session() as session:
-            rows = session.execute(select(*PROFILE_COLUMNS).limit(sample)).all()
+            rows = sample_rows(session, sample)
         profiles = [profile_of(config, r) for r in rows]
     finally:
         db.dispose()

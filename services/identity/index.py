@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import random
 import time
 import weakref
 from collections import OrderedDict
@@ -103,6 +104,23 @@ def _json(value: Any) -> Any:
 
 # Most rows have no other names and no identifiers: no decoding for them.
 _EMPTY_JSON: dict[str, Callable[[], Any]] = {"[]": list, "{}": dict, "null": lambda: None}
+
+
+def sample_rows(session: Session, size: int, *, seed: int = 1) -> list[Any]:
+    """`size` records (`PROFILE_COLUMNS`) drawn at random from the whole index, all of it when
+    it is smaller; the same draw from the same index. What `identity estimate` learns from:
+    the first rows in storage order are the oldest, or one agency's when agencies were loaded
+    one after another, and their names and errors are not the index's."""
+    record_id = col(ClientRecord.id)
+    ids = list(session.execute(select(record_id).order_by(record_id)).scalars())
+    if len(ids) > size:
+        ids = sorted(random.Random(seed).sample(ids, size))
+    rows: list[Any] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = select(*PROFILE_COLUMNS).where(record_id.in_(chunk)).order_by(record_id)
+        rows += session.execute(query).all()
+    return rows
 
 
 _LOCK_KEYS = text("SELECT identity_lock_keys(:keys)")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
@@ -50,6 +51,31 @@ def test_estimate_writes_a_model_the_service_can_use(
     assert set(model.term_frequencies["family_name"]) == {f.upper() for _, f, _ in PEOPLE}
     monkeypatch.setenv("CASEBRIDGE_IDENTITY_MODEL_FILE", str(out))
     assert IdentitySettings().model.upper == 15
+
+
+def test_estimate_learns_from_a_random_sample_of_the_whole_index(identity, as_, settings, tmp_path):
+    """An index loaded agency by agency: the first records stored are all one agency's, and
+    a sample of them would know only that agency's names."""
+    for agency, family in (("housing", "Okafor"), ("police", "Nowak")):
+        for i in range(10):
+            body = record(
+                f"{agency}-{i}", family_name=family, birth_date=f"19{50 + i}-01-0{1 + i % 9}"
+            )
+            identity.post("/records", json=body, headers=as_("caseworker", agency))
+    out = tmp_path / "model.json"
+    env = {
+        "CASEBRIDGE_DATABASE_URL": settings.database_url,
+        "CASEBRIDGE_DATA_DIR": str(settings.data_dir),
+    }
+    result = CliRunner().invoke(app, ["estimate", "--output", str(out), "--sample", "10"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "estimated from 10 records" in result.output
+    shares = MatchModel.load(out).term_frequencies["family_name"]
+    assert set(shares) == {"OKAFOR", "NOWAK"}
+    assert sum(shares.values()) == pytest.approx(1)
+    again = tmp_path / "again.json"
+    CliRunner().invoke(app, ["estimate", "--output", str(again), "--sample", "10"], env=env)
+    assert MatchModel.load(again).term_frequencies == MatchModel.load(out).term_frequencies
 
 
 def test_estimate_refuses_an_empty_index(settings, tmp_path):
