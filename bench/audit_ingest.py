@@ -59,9 +59,10 @@ from shared.access_log import AccessRecorded, Actor, Basis, ConsentRef
 from shared.collector import settle_heap
 from shared.db import Database
 from shared.events import CloudEvent, EventWriter
-from shared.events.envelope import new_event_id, source_of
+from shared.events.envelope import source_of
 from shared.events.kafka import ensure_topics
 from shared.migrations import upgrade
+from shared.models import new_id
 from shared.settings import Settings
 
 PRODUCERS = ("identity", "consent", "referral")
@@ -232,7 +233,7 @@ def populate(db: Database, entries: int, persons: int) -> float:
                 s,
                 (
                     Arrival(
-                        new_event_id(),
+                        new_id(),
                         source_of("referral"),
                         None,
                         fields_of(record(i, persons, now)),

@@ -28,7 +28,7 @@ import multiprocessing
 import random
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from bench.common import fmt, peak_rss_mb, percentiles, scratch_database
 from bench.identity_harness import SECRET
 from bench.identity_synthetic import as_body, corrupt, make_population
 from services.identity.config import IdentitySettings
-from services.identity.index import PROFILE_COLUMNS, clear_profile_cache, profile_of
+from services.identity.index import clear_profile_cache, profile_of, sample_rows
 from services.identity.linking import evaluate
 from services.identity.matching.blocking import blocking_keys
 from services.identity.matching.training import term_frequencies
@@ -52,13 +52,27 @@ from shared.db import Database
 from shared.events.envelope import utcnow
 from shared.events.outbox import EventWriter
 from shared.migrations import upgrade
+from shared.models import new_id
 
 AGENCIES = ["housing", "council-asc", "police"]
 
 
-def bulk_load(db: Database, config: IdentitySettings, n: int, chunk: int = 5000) -> list:
-    """Fill the index with n persons; returns the population (for probes)."""
+@dataclass(frozen=True)
+class Loaded:
+    """The population in the index, with each person's and record's id (by `pid`)."""
+
+    people: list[Any]
+    person_ids: list[str]
+    record_ids: list[str]
+
+
+def bulk_load(db: Database, config: IdentitySettings, n: int, chunk: int = 5000) -> Loaded:
+    """Fill the index with n persons, one record each. Their ids are made as the service
+    makes them (`new_id`), so that the index's keys lie in the order, and new keys land on
+    the pages, of an index the service built: the first loader's "p00000001" ids put every
+    new id at one end of the key order, and flattered the service when its ids were random."""
     people = make_population(n, seed=5)
+    loaded = Loaded(people, [new_id() for _ in people], [new_id() for _ in people])
     rng = random.Random(5)
     now = utcnow()
     for start in range(0, n, chunk):
@@ -67,7 +81,7 @@ def bulk_load(db: Database, config: IdentitySettings, n: int, chunk: int = 5000)
             rec = corrupt(rng, p, rng.choice(AGENCIES), f"B-{p.pid}")
             body = RecordIn.model_validate(as_body(rec))
             identifiers, postcode = clean(body, config)
-            pid, rid = f"p{p.pid:08d}", f"r{p.pid:08d}"
+            pid, rid = loaded.person_ids[p.pid], loaded.record_ids[p.pid]
             row = {
                 "id": rid,
                 "agency": rec.agency,
@@ -113,12 +127,12 @@ def bulk_load(db: Database, config: IdentitySettings, n: int, chunk: int = 5000)
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    return people
+    return loaded
 
 
 def probes(people: list, count: int, seed: int, truth: list | None = None) -> list[RecordIn]:
     """New records: 70% another agency's corrupted copy of a known person, 30% strangers.
-    `truth`, if given, receives each probe's true person id (None for a stranger)."""
+    `truth`, if given, receives each probe's true person (`pid`; None for a stranger)."""
     rng = random.Random(seed)
     strangers = make_population(count, seed=seed + 100)
     out = []
@@ -127,7 +141,7 @@ def probes(people: list, count: int, seed: int, truth: list | None = None) -> li
             p = rng.choice(people)
             rec = corrupt(rng, p, rng.choice(["nhs-mh", "dwp", "gp-elm"]), f"N-{seed}-{i}")
             if truth is not None:
-                truth.append(f"p{p.pid:08d}")
+                truth.append(p.pid)
         else:
             rec = corrupt(rng, strangers[i], "dwp", f"S-{seed}-{i}")
             if truth is not None:
@@ -265,7 +279,7 @@ def measure(
         db = Database(url)
         upgrade(db, "identity")
         t = time.perf_counter()
-        people = bulk_load(db, config, n)
+        loaded = bulk_load(db, config, n)
         load_s = time.perf_counter() - t
         rate = n / load_s
         print(f"\n== {backend}: {n} persons in the index (bulk load {load_s:.0f}s, {rate:.0f}/s)")
@@ -281,7 +295,7 @@ def measure(
             t = time.perf_counter()
             with db.session() as s:
                 s.execute(
-                    select(ClientRecord.id).where(ClientRecord.id == f"r{i * 7 % n:08d}")
+                    select(ClientRecord.id).where(ClientRecord.id == loaded.record_ids[i * 7 % n])
                 ).first()
             lookups.append((time.perf_counter() - t) * 1000)
         print(f"  baseline: primary-key lookup         {fmt(percentiles(lookups))}")
@@ -301,8 +315,9 @@ def measure(
         # Online match: the decision only (read-only), as a search or a registration makes it.
         # A first pass reads the probes' blocks from disk; then the same probes again under
         # each cap, so that caps are compared on equally warm pages (speed against recall).
-        truth: list = []
-        online = probes(people, n_probes, seed=1, truth=truth)
+        pids: list = []
+        online = probes(loaded.people, n_probes, seed=1, truth=pids)
+        truth = [None if pid is None else loaded.person_ids[pid] for pid in pids]
         online_match(db, config, online, truth, "online match, first pass (cold pages)")
         for cap in [config.max_candidates, *caps]:
             clear_profile_cache()  # each cap starts cold
@@ -316,7 +331,7 @@ def measure(
         # And with common names weighed by their share of the index, as a model written by
         # `identity estimate` weighs them (the same sample of records it reads).
         with db.session() as s:
-            rows = s.execute(select(*PROFILE_COLUMNS).limit(200_000)).all()
+            rows = sample_rows(s, 200_000)
         shares = term_frequencies([profile_of(config, r) for r in rows], config.model.u)
         weighted = config.with_model(replace(config.model, term_frequencies=shares))
         print(f"    common names counted: {', '.join(f'{f} {len(n)}' for f, n in shares.items())}")
@@ -329,7 +344,7 @@ def measure(
         seed = 2
         for size in [1, batch] if batch > 1 else [1]:
             for procs in [1, *workers]:
-                regs = probes(people, n_regs, seed=seed)
+                regs = probes(loaded.people, n_regs, seed=seed)
                 seed += 2
                 lat, seconds = registrations(db.url, config, regs, size, procs)
                 kind = "single call (1/txn)" if size == 1 else f"BATCH of {size} per txn"

@@ -8,7 +8,6 @@ transaction (see `revision.py`).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from shared.models import UTCDateTime
+from shared.models import UTCDateTime, new_id
 
 
 class Base(SQLModel, registry=registry()):
@@ -25,9 +24,6 @@ class Base(SQLModel, registry=registry()):
 
 metadata = Base.metadata
 
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def _when(nullable: bool = False) -> Any:

@@ -7,7 +7,6 @@ undone. Link decisions, reviews and merges are kept as history.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, cast
@@ -17,7 +16,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.events.envelope import utcnow
-from shared.models import UTCDateTime
+from shared.models import UTCDateTime, new_id
 
 
 class Base(SQLModel, registry=registry()):
@@ -25,10 +24,6 @@ class Base(SQLModel, registry=registry()):
 
 
 metadata = Base.metadata
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def _now_column() -> Any:

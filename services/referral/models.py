@@ -8,7 +8,6 @@ us, so that the service knows how current it is (P6).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.events.envelope import utcnow
-from shared.models import UTCDateTime
+from shared.models import UTCDateTime, new_id
 
 
 class Base(SQLModel, registry=registry()):
@@ -25,10 +24,6 @@ class Base(SQLModel, registry=registry()):
 
 
 metadata = Base.metadata
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
 
 
 class Referral(Base, table=True):
@@ -40,7 +35,7 @@ class Referral(Base, table=True):
         Index("ix_referrals_outbox", "from_agency", "created_at", "id"),
     )
 
-    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     from_agency: str = Field(max_length=64)
     to_agency: str = Field(max_length=64)
     created_by: str = Field(max_length=200)

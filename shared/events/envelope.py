@@ -5,20 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import uuid6
 from pydantic import BaseModel, Field
+
+from shared.models import new_id
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def new_event_id() -> str:
-    """A UUIDv7 (RFC 9562): unique like a v4, but ordered by creation time, so the indexes
-    keyed by event id (the audit log's, every consumer's processed events) take their new
-    keys at the end instead of at random pages (ingest into a 1M-entry audit log: 7.6k vs
-    10.3k events/s)."""
-    return str(uuid6.uuid7())
 
 
 class CloudEvent(BaseModel):
@@ -30,7 +23,7 @@ class CloudEvent(BaseModel):
     """
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(default_factory=new_event_id)
+    id: str = Field(default_factory=new_id)
     source: str
     type: str
     subject: str | None = None
