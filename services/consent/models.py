@@ -25,7 +25,6 @@ class Base(SQLModel, registry=registry()):
 metadata = Base.metadata
 
 
-
 def _when(nullable: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime, nullable=nullable))
 
