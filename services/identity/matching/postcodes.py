@@ -52,6 +52,13 @@ BUILTIN_FORMATS = {f.name: f for f in (UK, AU, ANY)}
 
 def parse_postcode(raw: str, formats: list[PostcodeFormat]) -> Postcode | None:
     """The first configured format that accepts `raw`, or None when none does."""
+    return _parse(raw, tuple(formats))
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse(raw: str, formats: tuple[PostcodeFormat, ...]) -> Postcode | None:
+    # Remembered: every candidate profile parses its record's postcode again, and households
+    # and streets share them.
     for fmt in formats:
         parsed = fmt.parse(raw)
         if parsed is not None:
