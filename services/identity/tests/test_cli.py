@@ -26,9 +26,16 @@ PEOPLE = [
 ]
 
 
-def test_estimate_writes_a_model_the_service_can_use(
-    identity, as_, settings, tmp_path, monkeypatch
-):
+@pytest.fixture
+def env(settings):
+    """The CLI's environment: the test's database and data directory."""
+    return {
+        "CASEBRIDGE_DATABASE_URL": settings.database_url,
+        "CASEBRIDGE_DATA_DIR": str(settings.data_dir),
+    }
+
+
+def test_estimate_writes_a_model_the_service_can_use(identity, as_, env, tmp_path, monkeypatch):
     for i, (given, family, dob) in enumerate(PEOPLE):
         for agency in ("housing", "police"):
             body = record(
@@ -36,10 +43,6 @@ def test_estimate_writes_a_model_the_service_can_use(
             )
             identity.post("/records", json=body, headers=as_("caseworker", agency))
     out = tmp_path / "model.json"
-    env = {
-        "CASEBRIDGE_DATABASE_URL": settings.database_url,
-        "CASEBRIDGE_DATA_DIR": str(settings.data_dir),
-    }
     result = CliRunner().invoke(app, ["estimate", "--output", str(out), "--upper", "15"], env=env)
     assert result.exit_code == 0, result.output
     assert "estimated from 12 records" in result.output
@@ -53,7 +56,7 @@ def test_estimate_writes_a_model_the_service_can_use(
     assert IdentitySettings().model.upper == 15
 
 
-def test_estimate_learns_from_a_random_sample_of_the_whole_index(identity, as_, settings, tmp_path):
+def test_estimate_learns_from_a_random_sample_of_the_whole_index(identity, as_, env, tmp_path):
     """An index loaded agency by agency: the first records stored are all one agency's, and
     a sample of them would know only that agency's names."""
     for agency, family in (("housing", "Okafor"), ("police", "Nowak")):
@@ -63,10 +66,6 @@ def test_estimate_learns_from_a_random_sample_of_the_whole_index(identity, as_, 
             )
             identity.post("/records", json=body, headers=as_("caseworker", agency))
     out = tmp_path / "model.json"
-    env = {
-        "CASEBRIDGE_DATABASE_URL": settings.database_url,
-        "CASEBRIDGE_DATA_DIR": str(settings.data_dir),
-    }
     result = CliRunner().invoke(app, ["estimate", "--output", str(out), "--sample", "10"], env=env)
     assert result.exit_code == 0, result.output
     assert "estimated from 10 records" in result.output
@@ -78,16 +77,12 @@ def test_estimate_learns_from_a_random_sample_of_the_whole_index(identity, as_, 
     assert MatchModel.load(again).term_frequencies == MatchModel.load(out).term_frequencies
 
 
-def test_estimate_refuses_an_empty_index(settings, tmp_path):
-    env = {
-        "CASEBRIDGE_DATABASE_URL": settings.database_url,
-        "CASEBRIDGE_DATA_DIR": str(settings.data_dir),
-    }
+def test_estimate_refuses_an_empty_index(env, tmp_path):
     result = CliRunner().invoke(app, ["estimate", "--output", str(tmp_path / "m.json")], env=env)
     assert result.exit_code != 0 and not (tmp_path / "m.json").exists()
 
 
-def test_reindex_rewrites_every_records_keys_from_the_current_code(identity, as_, settings):
+def test_reindex_rewrites_every_records_keys_from_the_current_code(identity, as_, settings, env):
     for i, (given, family, dob) in enumerate(PEOPLE[:3]):
         body = record(f"h-{i}", given_name=given, family_name=family, birth_date=dob)
         assert identity.post("/records", json=body, headers=as_("caseworker", "housing")).is_success
@@ -97,10 +92,6 @@ def test_reindex_rewrites_every_records_keys_from_the_current_code(identity, as_
             first = s.execute(select(ClientRecord.id).order_by(ClientRecord.id)).scalars().first()
             s.execute(delete(BlockingKey).where(BlockingKey.record_id == first))
             s.add(BlockingKey(key="old:scheme", record_id=first))
-        env = {
-            "CASEBRIDGE_DATABASE_URL": settings.database_url,
-            "CASEBRIDGE_DATA_DIR": str(settings.data_dir),
-        }
         result = CliRunner().invoke(app, ["reindex", "--chunk", "2"], env=env)
         assert result.exit_code == 0, result.output
         assert "reindexed 3 records" in result.output
