@@ -7,7 +7,6 @@ the log has one writer at a time (the head lock), so one consumer sees every ent
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from services.audit.models import Alert
 from services.audit.settings import AuditSettings
 from shared.events.catalog import event_type
 from shared.events.outbox import EventWriter
+from shared.models import new_id
 
 AlertKind = Literal["break_glass", "denied_attempts", "many_persons", "sequence_gap"]
 
@@ -58,7 +58,7 @@ _INSERT_ALERT = Alert.__table__.insert()  # type: ignore[attr-defined]
 def raise_alert(session: Session, events: EventWriter, draft: AlertDraft) -> AlertRaised:
     """Record the alert and announce it, in the caller's transaction."""
     alert = AlertRaised(
-        alert_id=str(uuid.uuid4()),
+        alert_id=new_id(),
         kind=draft.kind,
         actor_sub=draft.actor_sub,
         actor_agency=draft.actor_agency,

@@ -64,7 +64,9 @@ def test_estimate_learns_from_a_random_sample_of_the_whole_index(identity, as_, 
             body = record(
                 f"{agency}-{i}", family_name=family, birth_date=f"19{50 + i}-01-0{1 + i % 9}"
             )
-            identity.post("/records", json=body, headers=as_("caseworker", agency))
+            assert identity.post(
+                "/records", json=body, headers=as_("caseworker", agency)
+            ).is_success
     out = tmp_path / "model.json"
     result = CliRunner().invoke(app, ["estimate", "--output", str(out), "--sample", "10"], env=env)
     assert result.exit_code == 0, result.output
@@ -73,7 +75,8 @@ def test_estimate_learns_from_a_random_sample_of_the_whole_index(identity, as_, 
     assert set(shares) == {"OKAFOR", "NOWAK"}
     assert sum(shares.values()) == pytest.approx(1)
     again = tmp_path / "again.json"
-    CliRunner().invoke(app, ["estimate", "--output", str(again), "--sample", "10"], env=env)
+    rerun = CliRunner().invoke(app, ["estimate", "--output", str(again), "--sample", "10"], env=env)
+    assert rerun.exit_code == 0, rerun.output
     assert MatchModel.load(again).term_frequencies == MatchModel.load(out).term_frequencies
 
 
