@@ -131,7 +131,7 @@ def run_ours(
         result = index.run(records)
         truth = {(r.agency, r.body["local_id"]): r.truth for r in records}
         online = pair_metrics(result.clusters, truth)
-        index.resolve_reviews_by_oracle(truth)
+        held = index.resolve_reviews_by_oracle(truth)
         reviewed = pair_metrics(index.clusters(), truth)
     finally:
         index.dispose()
@@ -139,6 +139,7 @@ def run_ours(
         "online": online,
         "reviewed": reviewed,
         "review_share": result.reviews / len(records),
+        "held": held,
         "seconds": trained_s + result.seconds,
         "train_s": trained_s,
     }
@@ -277,6 +278,8 @@ def _print_row(name: str, n: int, ours: dict[str, Any], theirs: dict[str, Any] |
         f"{ours['seconds']:.1f}s (EM {ours['train_s']:.1f}s)"
     )
     print(f"  ours + a perfect reviewer              {_prf(ours['reviewed'])}")
+    held = ", ".join(f"{rule} {n}" for rule, n in ours["held"].most_common()) or "none"
+    print(f"  true pairs it accepted, by the rule that queued them: {held}")
     if theirs:
         label = f"splink 5 batch (clustered p>={theirs['threshold']})"
         print(f"  {label:<38} {_prf(theirs['online'])}  {theirs['seconds']:.1f}s")

@@ -4,6 +4,7 @@ one record per transaction, as the HTTP endpoint does (minus HTTP and auth)."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,9 +79,10 @@ class Index:
             ).all()
         return {(a, lid): pid for a, lid, pid in rows}
 
-    def resolve_reviews_by_oracle(self, truth: dict[tuple[str, str], str]) -> int:
-        """A perfect reviewer: accept a queued pair when the records are truly one person."""
-        decided = 0
+    def resolve_reviews_by_oracle(self, truth: dict[tuple[str, str], str]) -> Counter[str]:
+        """A perfect reviewer: accept a queued pair when the records are truly one person.
+        Returns the rules that queued the pairs it accepted: what held true links back."""
+        accepted: Counter[str] = Counter()
         with self.db.session() as s:
             items = s.exec(select(ReviewItem).where(ReviewItem.status == "pending")).all()
             for item in items:
@@ -96,8 +98,9 @@ class Index:
                 decide_review(
                     s, self.events, item, accept=same, actor="oracle", reason="benchmark oracle"
                 )
-                decided += 1
-        return decided
+                if same:
+                    accepted[item.explanation.get("rule", "?")] += 1
+        return accepted
 
     def dispose(self) -> None:
         self.db.dispose()
@@ -105,7 +108,6 @@ class Index:
 
 def pair_metrics(predicted: dict[Any, Any], truth: dict[Any, Any]) -> dict[str, float]:
     """Pairwise precision, recall and F1 of a clustering against the true clustering."""
-    from collections import Counter
 
     def pairs(counter: Counter[Any]) -> int:
         return sum(n * (n - 1) // 2 for n in counter.values())
