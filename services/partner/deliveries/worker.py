@@ -124,7 +124,10 @@ class DeliveryWorker:
                 task.add_done_callback(self._in_flight.discard)
             if claimed or done:
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
+            # with a wake-up, and the service then never stops.
             try:
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
+                async with asyncio.timeout(self.config.poll_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
