@@ -14,11 +14,11 @@ async def test_a_stop_that_arrives_with_a_wake_up_still_stops_the_worker(gateway
     did swallow it (the likeliest cause of a CI run that hung for an hour in a partner test)."""
     ctx = gateway.app.state.ctx
     config = partner_settings(ctx).model_copy(update={"poll_seconds": 30})
-    for turns in range(6):  # the wake-up lands this many loop turns before the cancel
+    for turns in range(6):  # the wake-up is this many loop turns ahead of the cancel
         worker = DeliveryWorker(ctx, config)
         task = asyncio.create_task(worker.run())
         await asyncio.sleep(0.3)  # past its first (empty) claim: idle, waiting to be woken
-        worker._wake.set()
+        worker.wake()  # as the router's thread does after a commit
         for _ in range(turns):
             await asyncio.sleep(0)
         task.cancel()
